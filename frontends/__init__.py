@@ -1,0 +1,1 @@
+"""frontends: filled in by later issues (see DESIGN.md)."""

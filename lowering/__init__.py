@@ -1,0 +1,1 @@
+"""lowering: filled in by later issues (see DESIGN.md)."""

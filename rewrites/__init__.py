@@ -1,0 +1,1 @@
+"""rewrites: filled in by later issues (see DESIGN.md)."""

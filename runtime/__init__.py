@@ -1,0 +1,1 @@
+"""runtime: filled in by later issues (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""tuning: filled in by later issues (see DESIGN.md)."""
