@@ -1,25 +1,36 @@
 # Two commands on a fresh machine: `make demo` and `make test` (each sets up .venv first).
+# The venv is rebuilt only when pyproject.toml changes (the stamp file records the install).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXAMPLE := examples/residual.mlir
 
-.PHONY: demo test setup clean bench
+.PHONY: demo test pytest lit setup clean bench
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/descend opt examples/residual.mlir
+	@echo "== $(EXAMPLE), custom form: descend opt $(EXAMPLE)"
+	@$(BIN)/descend opt $(EXAMPLE)
+	@echo
+	@echo "== the same IR in the generic form: descend opt --print-op-generic $(EXAMPLE)"
+	@$(BIN)/descend opt --print-op-generic $(EXAMPLE)
 
-test: $(STAMP)
+test: pytest lit
+
+pytest: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
-	$(BIN)/lit -q tests/lit
+
+# lit runs the RUN lines with the venv's bin first on PATH (descend, filecheck).
+lit: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/lit -sv tests/lit
 
 clean:
 	rm -rf $(VENV)
