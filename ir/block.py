@@ -72,6 +72,9 @@ class Block:
     def __len__(self) -> int:
         return self._count
 
+    def __bool__(self) -> bool:
+        return True  # an empty block is still a block (len() counts its ops)
+
     @property
     def is_empty(self) -> bool:
         return self.first is None

@@ -1,0 +1,5 @@
+"""descend.parser: MLIR's textual format parsed with Lark into descend IR."""
+
+from .parser import build_grammar, decode_source, default_context, get_parser, parse, parse_file
+
+__all__ = ["parse", "parse_file", "decode_source", "default_context", "get_parser", "build_grammar"]

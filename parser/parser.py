@@ -1,0 +1,300 @@
+"""parser: text -> IR. One Lark LALR parser per set of registered ops (the base grammar plus a
+rule per custom op form), built once and reused; errors become located diagnostics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..ir.diagnostics import DiagnosticError, error, register_source
+from ..ir.dialect import Context
+from ..ir.location import FileLineColLoc, Location, UNKNOWN
+from ..ir.verifier import verify as verify_ir
+from .builder import IRBuilder
+from .format_grammar import op_grammar
+
+_BASE = (Path(__file__).with_name("grammar.lark")).read_text()
+_PARSERS: dict = {}
+_DEFAULT_CONTEXT: Context | None = None
+
+
+def default_context() -> Context:
+    global _DEFAULT_CONTEXT
+    if _DEFAULT_CONTEXT is None:
+        _DEFAULT_CONTEXT = Context()
+    return _DEFAULT_CONTEXT
+
+
+class _Parser:
+    """A Lark parser bound to one IRBuilder (its callbacks run while parsing)."""
+
+    def __init__(self, context: Context):
+        self.builder = IRBuilder(context)
+        grammar, callbacks = build_grammar(context)
+        callbacks["__builder__"] = self.builder
+        for name, fn in callbacks.items():
+            if name != "__builder__":
+                setattr(self.builder, name, fn)
+        cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "descend"
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256(grammar.encode()).hexdigest()[:20]
+            cache = str(cache_dir / f"grammar-{digest}.lark.cache")
+        except OSError:
+            cache = False
+        self.lark = Lark(grammar, parser="lalr", lexer="contextual", transformer=self.builder,
+                         maybe_placeholders=True, start=["start", "dialect_params"],
+                         propagate_positions=False, cache=cache)
+
+
+def build_grammar(context: Context) -> tuple[str, dict]:
+    short = {"builtin"}
+    for op_class in context.ops.values():
+        default = getattr(op_class, "default_dialect", None)
+        if default:
+            short.add(default)
+    rules, callbacks, alternatives = [], {}, []
+    for index, op_class in enumerate(sorted(context.ops.values(), key=lambda c: c.name)):
+        if op_class.definition.format is None:
+            continue
+        op_rules, op_callbacks, rule = op_grammar(op_class, index, short)
+        rules.extend(op_rules)
+        callbacks.update(op_callbacks)
+        fmt = op_class.definition.format
+        callbacks[rule] = _custom_callback(op_class, fmt, callbacks)
+        callbacks[f"kw{index}"] = _keyword_callback(op_class, callbacks)
+        alternatives.append(rule)
+    if not alternatives:
+        alternatives.append('"\\0never"')
+    grammar = _BASE + "\n?op_custom: " + " | ".join(alternatives) + "\n" + "\n".join(rules) + "\n"
+    return grammar, callbacks
+
+
+def _custom_callback(op_class, fmt, callbacks):
+    def callback(children, _cls=op_class, _fmt=fmt):
+        builder = callbacks["__builder__"]
+        return builder.build_custom(_cls, _fmt, children[0], children[1:])
+    return callback
+
+
+def _keyword_callback(op_class, callbacks):
+    def callback(children, _cls=op_class):
+        callbacks["__builder__"].op_stack.append(_cls)
+        return children[0]
+    return callback
+
+
+def get_parser(context: Context) -> _Parser:
+    key = (id(context), context.generation)
+    parser = _PARSERS.get(key)
+    if parser is None:
+        parser = _Parser(context)
+        _PARSERS[key] = parser
+    return parser
+
+
+def parse(text: str, filename: str = "<input>", context: Context | None = None, verify: bool = True,
+          line_offset: int = 0):
+    """Parse IR text into a builtin.module (an implicit module wraps top-level ops unless the
+    text is a single module). Raises DiagnosticError with located messages."""
+    if isinstance(text, bytes):
+        text = decode_source(text, filename)
+    context = context or default_context()
+    register_source(filename, text, line_offset)
+    parser = get_parser(context)
+    builder = parser.builder
+    builder.reset(text, filename, line_offset)
+    try:
+        region = _run(parser, text, filename, line_offset)
+    finally:
+        builder.text = ""
+    module = _wrap_module(region, builder, context, filename)
+    _fix_locations(builder)
+    if verify:
+        verify_ir(module)
+    return module
+
+
+def _run(parser: _Parser, text: str, filename: str, line_offset: int):
+    try:
+        return parser.lark.parse(text, start="start")
+    except UnexpectedInput as exc:
+        raise describe_unexpected(exc, text, filename, line_offset) from None
+    except DiagnosticError:
+        raise
+    except RecursionError:
+        raise error(FileLineColLoc(filename, 1 + line_offset, 1), "input nests too deeply") from None
+
+
+def parse_fragment(builder: IRBuilder, text: str, start: str, anchor_token):
+    """Re-parse part of the input (a dialect type's body) with the same callbacks."""
+    parser = get_parser(builder.context)
+    saved_text = builder.text
+    builder.text = text
+    try:
+        return parser.lark.parse(text, start=start)
+    except UnexpectedInput as exc:
+        line = anchor_token.line + builder.line_offset
+        col = anchor_token.column + 1 + (exc.column - 1 if getattr(exc, "column", -1) > 0 else 0)
+        raise error(FileLineColLoc(builder.filename, line, col),
+                    f"malformed parameters of '{anchor_token}': {_short_message(exc)}") from None
+    finally:
+        builder.text = saved_text
+
+
+def parse_file(path, context: Context | None = None, **options):
+    path = Path(path)
+    data = path.read_bytes()
+    return parse(decode_source(data, str(path)), filename=str(path), context=context, **options)
+
+
+def decode_source(data: bytes, filename: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        text = data.decode("utf-8", "replace")
+        register_source(filename, text)
+        raise error(FileLineColLoc(filename, line, column),
+                    f"input is not valid UTF-8 (byte 0x{data[exc.start]:02x})") from None
+
+
+def _wrap_module(region, builder, context, filename):
+    from ..dialects.builtin import ModuleOp
+    block = region.blocks[0]
+    ops = list(block.ops)
+    if len(ops) == 1 and ops[0].name == "builtin.module" and not ops[0].results:
+        module = ops[0]
+        module.detach()
+        return module
+    module = ModuleOp.build()
+    if not module.regions[0].blocks:
+        module.regions[0].add_block()
+    body = module.regions[0].blocks[0]
+    for op in ops:
+        op.detach()
+        body.append(op)
+    module.location = FileLineColLoc(filename, 1 + builder.line_offset, 1)
+    return module
+
+
+def _fix_locations(builder) -> None:
+    for target, name in builder.loc_fixups:
+        attr = builder.attr_aliases.get(name)
+        if attr is None:
+            raise error(getattr(target, "location", UNKNOWN), f"undefined location alias '{name}'")
+        if not isinstance(attr, Location):
+            from ..ir.location import OpaqueLoc
+            attr = OpaqueLoc(attr)
+        target.location = attr
+
+
+# ---- error messages --------------------------------------------------------------------------
+
+_FRIENDLY = {
+    "VALUE_ID": "SSA value", "RESULTS_EQ": "SSA result list", "BLOCK_ID": "block name",
+    "SYMBOL_NAME": "symbol name", "GENERIC_NAME": "operation name", "BANG_NAME": "dialect type",
+    "HASH_NAME": "dialect attribute", "INT_TYPE": "integer type", "FLOAT_TYPE": "float type",
+    "DIMS": "dimension list", "HEX_INTEGER": "integer", "FLOAT": "float", "INTEGER": "integer",
+    "STRING": "string", "BARE_ID": "identifier", "DENSE_LIST": "dense literal",
+    "OPERAND_LIST": "'('", "SIMPLE_SIG": "function type", "PRETTY_ATOM": "dialect body",
+    "$END": "end of input",
+}
+_CUSTOM_OP = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z0-9_$.]+")
+
+
+def _expected_names(expected) -> list[str]:
+    names = set()
+    for name in expected:
+        if name.startswith("KW") or name.startswith("__ANON") or name in ("RESULTS_EQ", "GENERIC_NAME"):
+            continue
+        names.add(_FRIENDLY.get(name, None) or _pattern_text(name))
+    return sorted(n for n in names if n)
+
+
+def _pattern_text(name: str) -> str:
+    from lark.lexer import TerminalDef  # noqa: F401
+    text = _LITERALS.get(name)
+    if text is not None:
+        return f"'{text}'"
+    return name.lower()
+
+
+_LITERALS = {
+    "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]", "LBRACE": "{", "RBRACE": "}",
+    "LESSTHAN": "<", "MORETHAN": ">", "COMMA": ",", "COLON": ":", "EQUAL": "=", "STAR": "*",
+    "PLUS": "+", "MINUS": "-", "__ANON_0": "->",
+}
+
+
+def _short_message(exc: UnexpectedInput) -> str:
+    if isinstance(exc, UnexpectedToken):
+        return f"unexpected '{exc.token}'"
+    if isinstance(exc, UnexpectedCharacters):
+        return f"unexpected character '{exc.char}'"
+    return "unexpected end"
+
+
+def describe_unexpected(exc: UnexpectedInput, text: str, filename: str, line_offset: int) -> DiagnosticError:
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        lines = text.split("\n")
+        while len(lines) > 1 and not lines[-1].strip():
+            lines.pop()
+        line = len(lines)
+        column = len(lines[-1]) + 1
+        expected = _expected_names(getattr(exc, "expected", ()) or ())
+        message = "unexpected end of input"
+        if expected:
+            message += ", expected " + _join(expected)
+        return error(FileLineColLoc(filename, line + line_offset, column), message)
+    line, column = exc.line, exc.column
+    loc = FileLineColLoc(filename, line + line_offset, column)
+    if isinstance(exc, UnexpectedCharacters):
+        rest = text[exc.pos_in_stream:exc.pos_in_stream + 80]
+        m = _CUSTOM_OP.match(rest)
+        if m and _at_op_start(exc):
+            return error(loc, f"custom op '{m.group(0)}' is unknown: register its dialect "
+                              "(--load-dialect) or write it in the generic form \"{m.group(0)}\"(...)",
+                         len(m.group(0)))
+        char = exc.char
+        shown = repr(char)[1:-1] if not char.isprintable() else char
+        expected = _expected_names(exc.allowed or ())
+        message = f"unexpected character '{shown}'"
+        if expected and len(expected) <= 8:
+            message += ", expected " + _join(expected)
+        return error(loc, message)
+    token = exc.token
+    expected = _expected_names(exc.expected or ())
+    found = str(token)
+    message = f"unexpected {_describe_token(token)}"
+    if expected and len(expected) <= 8:
+        message = f"expected {_join(expected)}, found '{found}'"
+    elif token.type in ("OPERAND_LIST", "SIMPLE_SIG"):
+        message = f"unexpected '{found[:40]}'"
+    return error(loc, message, max(1, len(found.split("\n")[0])))
+
+
+def _at_op_start(exc: UnexpectedCharacters) -> bool:
+    allowed = exc.allowed or set()
+    return "GENERIC_NAME" in allowed or "RESULTS_EQ" in allowed
+
+
+def _describe_token(token: Token) -> str:
+    kind = _FRIENDLY.get(token.type)
+    text = str(token).split("\n")[0][:40]
+    if kind and kind not in ("'('",):
+        return f"{kind} '{text}'"
+    return f"'{text}'"
+
+
+def _join(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
