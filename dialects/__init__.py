@@ -1,3 +1,8 @@
 """descend.dialects: the dialects that ship with descend, registered in every new Context."""
 
-ALL_DIALECTS: list = []
+from .builtin import BUILTIN
+from .func import FUNC
+from .arith import ARITH
+from .math import MATH
+
+ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH]
