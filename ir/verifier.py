@@ -67,6 +67,8 @@ def _verify_region(op, index, region: "Region", visible: set, graph: bool, needs
                 _verify_op(o, visible)
         visible.difference_update(added)
         return
+    if not blocks:  # an empty region (e.g. a function declaration's body)
+        return
     if len(blocks) == 1:
         _verify_block_scoped(blocks[0], visible)
         return
