@@ -30,7 +30,7 @@ class _Unary(Operation):
     result = result(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     traits = (Pure(), SameOperandsAndResultType())
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$operand_ custom<FastMath>($fastmath) attr-dict `:` type($result)"
 
     def fold(self):
@@ -43,7 +43,7 @@ class _Binary(Operation):
     result = result(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     traits = (Pure(), SameOperandsAndResultType())
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($result)"
 
     def fold(self):
@@ -145,7 +145,7 @@ class FmaOp(Operation):
     result = result(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     traits = (Pure(), SameOperandsAndResultType())
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$a `,` $b `,` $c custom<FastMath>($fastmath) attr-dict `:` type($result)"
 
     @staticmethod
@@ -259,7 +259,7 @@ class FPowIOp(Operation):
     result = result(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     traits = (Pure(),)
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($lhs) `,` type($rhs)"
 
     @classmethod

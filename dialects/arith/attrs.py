@@ -44,9 +44,9 @@ class _BitEnumAttr(ParametrizedAttr):
         return cls(",".join(str(p) for p in params))
 
     @classmethod
-    def from_body(cls, body: str) -> "_BitEnumAttr":
-        """Build from the text between `<` and `>`."""
-        return cls(body)
+    def parse_body(cls, body: str | None) -> "_BitEnumAttr":
+        """Build from the text between `<` and `>` (the parser's hook for dialect attributes)."""
+        return cls(body or "")
 
     def keywords(self) -> str:
         value = self.flags
@@ -94,8 +94,7 @@ OVERFLOW_NONE = IntegerOverflowFlagsAttr(0)
 
 class FlagsDirective(CustomDirective):
     """`custom<FastMath>($fastmath)`: MLIR's `(`fastmath` `` $fastmath^)?`, i.e. nothing when
-    the flags are `none`, else `fastmath<nnan,contract>`. One instance per attribute kind is
-    shared by every op, so its helper rules are defined once."""
+    the flags are `none`, else `fastmath<nnan,contract>`. One instance is made per op class (see FlagsDirectives)."""
 
     def __init__(self, keyword: str, attr_class: type, rule_prefix: str):
         self.keyword = keyword
@@ -129,8 +128,25 @@ def _flatten(item) -> list:
     return [] if item is None else [item]
 
 
-FASTMATH = FlagsDirective("fastmath", FastMathFlagsAttr, "arith_fastmath")
-OVERFLOW = FlagsDirective("overflow", IntegerOverflowFlagsAttr, "arith_overflow")
+class FlagsDirectives:
+    """A class attribute giving each op class its own FlagsDirective under `key`, so helper
+    rule names stay unique per op (the parser emits a directive's rules once per op)."""
+
+    def __init__(self, key: str, keyword: str, attr_class: type):
+        self.key, self.keyword, self.attr_class = key, keyword, attr_class
+        self.cache: dict = {}
+
+    def __get__(self, op, owner) -> dict:
+        directives = self.cache.get(owner)
+        if directives is None:
+            prefix = f"{owner.name.replace('.', '_')}_{self.keyword}"
+            directives = self.cache[owner] = {
+                self.key: FlagsDirective(self.keyword, self.attr_class, prefix)}
+        return directives
+
+
+FASTMATH = FlagsDirectives("FastMath", "fastmath", FastMathFlagsAttr)
+OVERFLOW = FlagsDirectives("Overflow", "overflow", IntegerOverflowFlagsAttr)
 
 
 def _enum(keywords: tuple) -> EnumSyntax:

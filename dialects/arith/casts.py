@@ -88,7 +88,7 @@ class TruncIOp(_Cast):
     name = "arith.trunci"
     kinds = ((_INT,), (_INT,), "lt")
     overflowFlags = attribute(IntegerOverflowFlagsAttr, default=OVERFLOW_NONE)
-    custom_directives = {"Overflow": OVERFLOW}
+    custom_directives = OVERFLOW
     assembly = "$in_ custom<Overflow>($overflowFlags) attr-dict `:` type($in_) `to` type($out)"
 
     @staticmethod

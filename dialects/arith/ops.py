@@ -69,7 +69,7 @@ class _IntBinary(_Elementwise):
 
 class _IntBinaryOverflow(_IntBinary):
     overflowFlags = attribute(IntegerOverflowFlagsAttr, default=OVERFLOW_NONE)
-    custom_directives = {"Overflow": OVERFLOW}
+    custom_directives = OVERFLOW
     assembly = "$lhs `,` $rhs custom<Overflow>($overflowFlags) attr-dict `:` type($result)"
 
 
@@ -78,7 +78,7 @@ class _FloatBinary(_Elementwise):
     rhs = operand(FloatLike)
     result = result(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($result)"
 
 
@@ -95,6 +95,34 @@ def _trunc_div(a, b):
 
 # ---- constant ------------------------------------------------------------------------------
 
+class ConstantValue(CustomDirective):
+    """The value of `arith.constant`: any typed attribute but a dictionary. After MLIR's
+    `attr-dict $value`, a `{` must open the attribute dictionary; excluding dictionary values
+    keeps that LALR(1). The alternatives reuse the base grammar's attribute aliases."""
+
+    grammar = "arith_constant_value"
+    extra_rules = {"arith_constant_value": (
+        'INTEGER [":" type] -> integer_attr | FLOAT [":" type] -> float_attr'
+        ' | HEX_INTEGER [":" type] -> hex_attr | "true" -> true_attr | "false" -> false_attr'
+        ' | "dense" "<" [dense_body] ">" ":" type -> dense_attr'
+        ' | "dense_resource" "<" resource_name ">" ":" type -> dense_resource_attr'
+        ' | HASH_NAME [pretty_body] -> dialect_attr')}
+
+    def print(self, fp, op, args) -> None:
+        fp.emit(fp.p.attr_text(op.value))
+
+    def build(self, state, children, args) -> None:
+        values = [c for c in _flatten_children(children) if isinstance(c, Attribute)]
+        state.properties["value"] = values[0]
+        state.result_types = [values[0].type]
+
+
+def _flatten_children(item) -> list:
+    if isinstance(item, (list, tuple)):
+        return [x for child in item for x in _flatten_children(child)]
+    return [item]
+
+
 class ConstantOp(Operation):
     """Produces the constant `value`; its result type is the value's type."""
 
@@ -102,7 +130,8 @@ class ConstantOp(Operation):
     value = attribute(AnyAttr)
     result = result()
     traits = (Pure(), ConstantLike())
-    assembly = "attr-dict $value"
+    custom_directives = {"ConstantValue": ConstantValue()}
+    assembly = "attr-dict custom<ConstantValue>($value)"
 
     @classmethod
     def infer_result_types(cls, operands, properties):
@@ -550,7 +579,7 @@ class NegFOp(_Elementwise):
     operand_ = operand(FloatLike)
     result = result(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$operand_ custom<FastMath>($fastmath) attr-dict `:` type($result)"
 
     @staticmethod
@@ -625,7 +654,7 @@ class CmpFOp(_Compare):
     lhs = operand(FloatLike)
     rhs = operand(FloatLike)
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
-    custom_directives = {"FastMath": FASTMATH}
+    custom_directives = FASTMATH
     assembly = "$predicate `,` $lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($lhs)"
 
     @classmethod
