@@ -17,6 +17,14 @@ class Constraint:
     def check(self, value: Any) -> bool:
         return True
 
+    def check_type(self, type_: Any) -> bool:
+        """check() memoised per interned type (types are immutable, so the answer is too)."""
+        cache = self.__dict__.setdefault("_type_cache", {})
+        answer = cache.get(type_)
+        if answer is None:
+            answer = cache[type_] = bool(self.check(type_))
+        return answer
+
     def __or__(self, other) -> "Constraint":
         return AnyOf(self, constraint(other))
 

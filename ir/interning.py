@@ -15,6 +15,11 @@ class Interned(type):
 
     def __call__(cls, *args: Any, **kwargs: Any):
         params = cls._normalize(*args, **kwargs)
+        if not cls._intern:
+            obj = cls.__new__(cls)
+            object.__setattr__(obj, "_params", params)
+            obj._init(*params)
+            return obj
         key = (cls, params) if cls._hashable else (cls, cls._hash_key(params))
         cache = cls._instances
         obj = cache.get(key)
@@ -33,6 +38,7 @@ class Immutable(metaclass=Interned):
     _fields: tuple[str, ...] = ()
     _instances: dict = {}
     _hashable = True
+    _intern = True  # False: equal by value (__eq__/__hash__ of the class), not by identity
 
     @classmethod
     def _normalize(cls, *args: Any, **kwargs: Any) -> tuple:

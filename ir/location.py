@@ -34,6 +34,13 @@ class FileLineColLoc(Location):
 
     _fields = ("filename", "line", "column", "end_line", "end_column")
     _instances: dict = {}
+    _intern = False  # one per op: interning would only grow the cache
+
+    def __eq__(self, other) -> bool:
+        return self is other or (type(other) is FileLineColLoc and self._params == other._params)
+
+    def __hash__(self) -> int:
+        return hash(self._params)
 
     @classmethod
     def _normalize(cls, filename: str, line: int, column: int, end_line: int | None = None,

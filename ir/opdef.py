@@ -383,6 +383,16 @@ def verify_declaration(op: Operation) -> None:
 
 
 def _check_group(op, defs, values, what: str, segment_property: str) -> None:
+    if all(d.kind == SINGLE for d in defs):
+        # The common case: one value per declared field, checked in place.
+        if len(values) != len(defs):
+            fixed = len(defs)
+            raise op.error(f"expected {fixed} {what}{'s' if fixed != 1 else ''}, but found {len(values)}")
+        for index, (d, v) in enumerate(zip(defs, values)):
+            if d.constraint is not ANY and not d.constraint.check_type(v.type):
+                raise op.error(f"{what} #{index} ('{d.name}') must be {d.constraint.description}, "
+                               f"but got {v.type}")
+        return
     variable = [d for d in defs if d.kind != SINGLE]
     fixed = len(defs) - len(variable)
     if len(variable) > 1:

@@ -10,6 +10,7 @@ from .diagnostics import DiagnosticError, error
 from .location import Location, UNKNOWN
 from .types import Type
 from .value import OpResult, Use, Value
+from .block import Region
 
 if TYPE_CHECKING:
     from .block import Block, Region
@@ -40,15 +41,18 @@ class Operation:
 
     def _init(self, operands, result_types, properties, attributes, regions, successors, location):
         """The lean constructor the parser and builders share."""
-        self._operands = list(operands)
-        self._uses = uses = [Use(self, i) for i in range(len(self._operands))]
-        for value, use in zip(self._operands, uses):
+        self._operands = operands = list(operands)
+        self._uses = uses = []
+        for i, value in enumerate(operands):
+            use = Use(self, i)
+            uses.append(use)
             value.uses[use] = None
         self.results = [OpResult(t, self, i) for i, t in enumerate(result_types)]
         self.properties = dict(properties) if properties else {}
         self.attributes = dict(attributes) if attributes else {}
-        from .block import Region
-        if isinstance(regions, int):
+        if not regions:
+            self.regions = []
+        elif isinstance(regions, int):
             self.regions = [Region() for _ in range(regions)]
         else:
             self.regions = list(regions)
@@ -195,7 +199,14 @@ class Operation:
 
     @classmethod
     def has_trait(cls, trait: type) -> bool:
-        return any(isinstance(t, trait) for t in cls.traits)
+        cache = cls.__dict__.get("_trait_cache")
+        if cache is None or cache[0] is not cls.traits:
+            cache = (cls.traits, {})
+            type.__setattr__(cls, "_trait_cache", cache)
+        answer = cache[1].get(trait)
+        if answer is None:
+            answer = cache[1][trait] = any(isinstance(t, trait) for t in cls.traits)
+        return answer
 
     @classmethod
     def get_trait(cls, trait: type):

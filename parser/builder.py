@@ -211,7 +211,10 @@ class IRBuilder(Transformer):
 
     def typed_operands(self, values, types, tokens_or_text, anchor) -> None:
         """Give forward references their type; check that known values have the stated one."""
-        for i, (v, t) in enumerate(zip(values, types)):
+        for i, v in enumerate(values):
+            t = types[i]
+            if v.type is t:
+                continue
             if v.type is None:
                 v.type = t
             elif v.type is not t and v.type != t:
@@ -270,9 +273,10 @@ class IRBuilder(Transformer):
                 self.define(name, list(results[start:start + count]), token)
             start += count
 
-    def op_name_generic(self, c):
+    def op_name_generic(self, c, name=None):
         token = c[0]
-        name = token[1:-1]
+        if name is None:
+            name = token[1:-1]
         op_class = self.context.ops.get(name)
         if op_class is None and not self.context.allow_unregistered:
             dialect = name.split(".", 1)[0]
@@ -284,42 +288,61 @@ class IRBuilder(Transformer):
         self.op_stack.append(op_class)
         return (token, name, op_class)
 
-    def op_generic(self, c):
-        (token, name, op_class), operand_part, successors, props, regions, attrs, sig = c
-        self.op_stack.pop()
-        self._check_pending(token)
+    def generic_head_fast(self, c):
+        token = c[0]
+        text = str(token)
+        split = text.index("(", text.index('"', 1))
+        head = self.op_name_generic([token], text[1:split - 1])
+        inner = text[split + 1:-1].strip()
+        operands = [self.use(n) for n in _SIG_SPLIT.split(inner)] if inner else []
+        return head + (operands, token)
+
+    def generic_head(self, c):
+        head, operand_part = c
         if type(operand_part) is list:
-            operands = [v for v, _ in operand_part]
-            tokens = [t for _, t in operand_part]
-        else:
-            text = operand_part[1:-1]
-            operands = [self.use(n) for n in _SIG_SPLIT.split(text.strip())] if text.strip() else []
-            tokens = operand_part
-            if any(type(v) is ForwardValue for v in operands):
-                for v, n in zip(operands, _SIG_SPLIT.split(text.strip())):
-                    if type(v) is ForwardValue and v.token is not None and not isinstance(v.token, Token):
-                        pass
+            return head + ([v for v, _ in operand_part], [t for _, t in operand_part])
+        inner = operand_part[1:-1].strip()
+        operands = [self.use(n) for n in _SIG_SPLIT.split(inner)] if inner else []
+        return head + (operands, operand_part)
+
+    def signature_fast(self, c):
+        token = c[0]
+        sig = self._sig_cache.get(token)
+        if sig is None:
+            sig = self.simple_signature([token[1:].strip()])
+            self._sig_cache[str(token)] = sig
+        return sig
+
+    def signature(self, c):
+        return c[0]
+
+    def op_generic(self, c):
+        (token, name, op_class, operands, tokens), successors, props, regions, attrs, sig = c
+        self.op_stack.pop()
+        if self.pending_args:
+            self._check_pending(token)
         if len(sig.inputs) != len(operands):
             raise self.fail(token, f"expected {len(operands)} operand type"
                                    f"{'s' if len(operands) != 1 else ''} but had {len(sig.inputs)}")
         self.typed_operands(operands, sig.inputs, tokens, token)
         properties = props or None
         attributes = attrs or None
-        if op_class is not None and attributes:
-            names = op_class.definition.attribute_names
-            moved = {k: v for k, v in attributes.items() if k in names}
-            if moved:
-                properties = dict(properties or {}, **moved)
-                attributes = {k: v for k, v in attributes.items() if k not in names}
-        if op_class is not None and properties:
-            properties = self._drop_defaults(op_class, properties)
-        region_list = regions or ()
         if op_class is not None:
-            self._ensure_blocks(op_class, region_list)
-        op = (op_class or Operation).__new__(op_class or Operation)
-        if op_class is None:
+            if attributes:
+                names = op_class.definition.attribute_names
+                moved = {k: v for k, v in attributes.items() if k in names}
+                if moved:
+                    properties = dict(properties or {}, **moved)
+                    attributes = {k: v for k, v in attributes.items() if k not in names}
+            if properties:
+                properties = self._drop_defaults(op_class, properties)
+            op = op_class.__new__(op_class)
+            if regions:
+                self._ensure_blocks(op_class, regions)
+        else:
+            op = Operation.__new__(Operation)
             op.name = name
-        op._init(operands, sig.results, properties, attributes, region_list, successors or (),
+        op._init(operands, sig.results, properties, attributes, regions or (), successors or (),
                  self.loc(token))
         return op
 

@@ -112,7 +112,7 @@ class RuleWriter:
             if isinstance(syntax, SymbolNameSyntax):
                 text = "symbol_name"
             else:
-                text = "attribute_value"
+                text = "plain_attribute"
             return text if (anchor or not d.optional) else f"[{text}]"
         if e.category == "region":
             if d.kind == VARIADIC:
