@@ -1,23 +1,25 @@
 """descend: an ML compiler built the MLIR way (see DESIGN.md in the team's shared notes)."""
 
-from .ir import Context, DiagnosticError, Operation, verify
-from .ir.printer import print_ir
+# Absolute imports on purpose: pytest (importlib mode) may import this file a second time
+# under the checkout folder's name; this way that copy re-exports the one real descend.
+from descend.ir import Context, DiagnosticError, Operation, verify
+from descend.ir.printer import print_ir
 
 __version__ = "0.1.0"
 
 
 def parse(text: str, filename: str = "<input>", context: Context | None = None, **options):
     """Parse IR text into a verified builtin.module (see descend.parser.parse)."""
-    from .parser import parse as _parse
+    from descend.parser import parse as _parse
     return _parse(text, filename=filename, context=context, **options)
 
 
 def parse_file(path, context: Context | None = None, **options):
-    from .parser import parse_file as _parse_file
+    from descend.parser import parse_file as _parse_file
     return _parse_file(path, context=context, **options)
 
 
 def interpret(module, function: str, inputs, context: Context | None = None):
     """Run `function` of `module` on numpy inputs with every op's reference semantics."""
-    from .ir.interpreter import interpret as _interpret
+    from descend.ir.interpreter import interpret as _interpret
     return _interpret(module, function, inputs)
