@@ -146,12 +146,18 @@ class Printer:
             out.append(" " + self.location_text(op.location))
 
     def _custom_name(self, op: "Operation") -> str:
+        """Drop the prefix of the default dialect of the nearest enclosing op that declares
+        one (MLIR's OpAsmOpInterface::getDefaultDialect); "builtin" when none does."""
         name = op.name
-        if name.startswith("builtin."):
-            return name[8:]
+        default = "builtin"
         parent = op.parent_op
-        default = getattr(parent, "default_dialect", None) if parent is not None else None
-        if default and name.startswith(default + ".") and name.count(".") == 1:
+        while parent is not None:
+            declared = getattr(parent, "default_dialect", None)
+            if declared:
+                default = declared
+                break
+            parent = parent.parent_op
+        if name.startswith(default + ".") and name.count(".") == 1:
             return name[len(default) + 1:]
         return name
 

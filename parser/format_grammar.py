@@ -31,8 +31,9 @@ def _is_unit(var: Var) -> bool:
 class RuleWriter:
     """Collects the Lark rules and the callbacks of one op's custom form."""
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str, shared: dict | None = None):
         self.prefix = prefix
+        self.shared = shared if shared is not None else {}
         self.rules: list[str] = []
         self.callbacks: dict = {}
         self.count = 0
@@ -79,8 +80,9 @@ class RuleWriter:
             self.callbacks[name] = list
             for rule, body in getattr(e.directive, "extra_rules", {}).items():
                 bare = rule.lstrip("!?")
-                if bare not in _EXTRA_SEEN:
-                    _EXTRA_SEEN[bare] = body
+                if self.shared.get(bare) == body:
+                    continue  # a helper rule shared by several ops is emitted once
+                self.shared[bare] = body
                 self.rules.append(f"{rule}: {body}")
                 self.callbacks[bare] = list
             return name
@@ -131,20 +133,19 @@ class RuleWriter:
         raise AssertionError(e.category)
 
 
-_EXTRA_SEEN: dict = {}
-
-
 def _is_many(target) -> bool:
     if isinstance(target, str):
         return True
     return target.field.kind != SINGLE
 
 
-def op_grammar(op_class, index: int, short_names: set) -> tuple[list[str], dict, str]:
-    """Rules and callbacks for one op; returns (rules, callbacks, rule name)."""
+def op_grammar(op_class, index: int, short_names: set, shared: dict | None = None
+               ) -> tuple[list[str], dict, str]:
+    """Rules and callbacks for one op; returns (rules, callbacks, rule name). `shared` holds
+    the custom directives' helper rules already emitted for other ops."""
     fmt = op_class.definition.format
     prefix = f"op{index}"
-    writer = RuleWriter(prefix)
+    writer = RuleWriter(prefix, shared)
     names = [op_class.name]
     short = op_class.name.split(".", 1)[1]
     if op_class.name.split(".", 1)[0] in short_names and "." not in short:

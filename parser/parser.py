@@ -58,11 +58,11 @@ def build_grammar(context: Context) -> tuple[str, dict]:
         default = getattr(op_class, "default_dialect", None)
         if default:
             short.add(default)
-    rules, callbacks, alternatives = [], {}, []
+    rules, callbacks, alternatives, shared = [], {}, [], {}
     for index, op_class in enumerate(sorted(context.ops.values(), key=lambda c: c.name)):
         if op_class.definition.format is None:
             continue
-        op_rules, op_callbacks, rule = op_grammar(op_class, index, short)
+        op_rules, op_callbacks, rule = op_grammar(op_class, index, short, shared)
         rules.extend(op_rules)
         callbacks.update(op_callbacks)
         fmt = op_class.definition.format
