@@ -211,6 +211,9 @@ class IRBuilder(Transformer):
 
     def typed_operands(self, values, types, tokens_or_text, anchor) -> None:
         """Give forward references their type; check that known values have the stated one."""
+        if len(types) != len(values):
+            raise self.fail(anchor, f"{len(values)} operand{'s' if len(values) != 1 else ''} present, "
+                                    f"but {len(types)} type{'s' if len(types) != 1 else ''} given")
         for i, v in enumerate(values):
             t = types[i]
             if v.type is t:
@@ -604,7 +607,8 @@ class IRBuilder(Transformer):
         if any(scalable):
             raise self.fail(dims_tok, "scalable dimensions are only allowed in vector types")
         self._check_element(elem, dims_tok, "memref")
-        if space is None and layout is not None and isinstance(layout, A.IntegerAttr):
+        if space is None and layout is not None and not isinstance(layout, A.AffineMapAttr):
+            # As MLIR: a lone attribute that is not a layout is the memory space.
             layout, space = None, layout
         return T.MemRefType(dims, elem, layout, space)
 
@@ -1007,8 +1011,14 @@ class IRBuilder(Transformer):
         self.op_stack.pop()
         self._check_pending(token)
         state = OpState(op_class)
-        consume_elements(self, fmt.elements, iter(children), state, token)
-        return finish_custom(self, state, token)
+        try:
+            consume_elements(self, fmt.elements, iter(children), state, token)
+            return finish_custom(self, state, token)
+        except DiagnosticError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, StopIteration) as exc:
+            # A custom directive that could not make sense of what it was given.
+            raise self.fail(token, f"malformed custom form of '{op_class.name}': {exc}") from None
 
 
 def _tok(text, like):
