@@ -51,9 +51,9 @@ config.substitutions += [
      f" && {opt} --print-op-generic %s | {opt} > %t.roundtrip && diff %t.custom %t.roundtrip"),
     ("%roundtrip", f"{opt} --print-op-generic %s | {opt} | filecheck %s"),
     ("%mlir-interop",
-     f"{opt} --print-op-generic %s"
+     f"{opt} --allow-unregistered-dialect --print-op-generic %s"
      " | mlir-opt --split-input-file --mlir-print-op-generic --allow-unregistered-dialect"
-     f" | {opt}"),
+     f" | {opt} --allow-unregistered-dialect"),
     ("%descend", descend),
 ]
 
