@@ -282,27 +282,28 @@ def reproducer_command(argv: list[str], args, path: str) -> str:
             skip = True
         elif word.startswith(("--output=", "--crash-reproducer=")) or (word.startswith("-o") and word != "-o"):
             pass
-        elif word == args.input:
+        elif word == getattr(args, "input", None):
             words.append(path)
         else:
             words.append(word)
-    if args.input == "-" and path not in words:
+    if getattr(args, "input", None) == "-" and path not in words:
         words.append(path)
     return shlex.join(["descend", *words])
 
 
 def report_internal_error(exc: BaseException, argv: list[str], args) -> int:
     print(f"descend: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-    if args.debug:
+    debug = getattr(args, "debug", False)
+    if debug:
         traceback.print_exc()
     try:
-        if args.crash_reproducer:
+        if getattr(args, "crash_reproducer", None):
             path = args.crash_reproducer
         else:
             descriptor, path = tempfile.mkstemp(prefix="descend-reproducer-", suffix=".mlir")
             os.close(descriptor)
         command = reproducer_command(argv, args, path)
-        data = args.raw_input or b""
+        data = getattr(args, "raw_input", None) or b""
         if data and not data.endswith(b"\n"):
             data += b"\n"
         trailer = (f"// descend internal error reproducer: {type(exc).__name__}: {exc}\n"
@@ -314,7 +315,7 @@ def report_internal_error(exc: BaseException, argv: list[str], args) -> int:
               file=sys.stderr)
     except OSError as write_error:
         print(f"descend: could not write a reproducer: {write_error}", file=sys.stderr)
-    if not args.debug:
+    if not debug:
         print("descend: run with --debug to see the traceback; please report this bug",
               file=sys.stderr)
     return EXIT_INTERNAL
