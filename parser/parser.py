@@ -50,6 +50,9 @@ class _Parser:
         self.lark = Lark(grammar, parser="lalr", lexer="contextual", transformer=self.builder,
                          maybe_placeholders=True, start=["start", "dialect_params"],
                          propagate_positions=False, cache=cache)
+        op_names = set(context.ops) | {n.split(".", 1)[1] for n in context.ops}
+        self.op_keywords = {t.name for t in self.lark.terminals
+                            if getattr(t.pattern, "value", None) in op_names}
 
 
 def build_grammar(context: Context) -> tuple[str, dict]:
@@ -124,7 +127,7 @@ def _run(parser: _Parser, text: str, filename: str, line_offset: int):
     try:
         return parser.lark.parse(text, start="start")
     except UnexpectedInput as exc:
-        raise describe_unexpected(exc, text, filename, line_offset) from None
+        raise describe_unexpected(exc, text, filename, line_offset, parser.op_keywords) from None
     except DiagnosticError:
         raise
     except RecursionError:
@@ -205,15 +208,22 @@ _FRIENDLY = {
     "DIMS": "dimension list", "HEX_INTEGER": "integer", "FLOAT": "float", "INTEGER": "integer",
     "STRING": "string", "BARE_ID": "identifier", "DENSE_LIST": "dense literal",
     "OPERAND_LIST": "'('", "SIMPLE_SIG": "function type", "PRETTY_ATOM": "dialect body",
-    "$END": "end of input",
+    "$END": "end of input", "COLON_SIG": "':'", "GENERIC_HEAD": "an operation",
 }
 _CUSTOM_OP = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z0-9_$.]+")
 
 
-def _expected_names(expected) -> list[str]:
+_OP_START = {"GENERIC_HEAD", "GENERIC_NAME", "RESULTS_EQ"}
+
+
+def _expected_names(expected, op_keywords=frozenset()) -> list[str]:
     names = set()
+    expected = set(expected)
+    if expected & _OP_START:
+        names.add("an operation")
+        expected -= _OP_START | set(op_keywords)
     for name in expected:
-        if name.startswith("KW") or name.startswith("__ANON") or name in ("RESULTS_EQ", "GENERIC_NAME"):
+        if name.startswith("__ANON") or name in op_keywords:
             continue
         names.add(_FRIENDLY.get(name, None) or _pattern_text(name))
     return sorted(n for n in names if n)
@@ -242,14 +252,15 @@ def _short_message(exc: UnexpectedInput) -> str:
     return "unexpected end"
 
 
-def describe_unexpected(exc: UnexpectedInput, text: str, filename: str, line_offset: int) -> DiagnosticError:
+def describe_unexpected(exc: UnexpectedInput, text: str, filename: str, line_offset: int,
+                        op_keywords=frozenset()) -> DiagnosticError:
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         lines = text.split("\n")
         while len(lines) > 1 and not lines[-1].strip():
             lines.pop()
         line = len(lines)
         column = len(lines[-1]) + 1
-        expected = _expected_names(getattr(exc, "expected", ()) or ())
+        expected = _expected_names(getattr(exc, "expected", ()) or (), op_keywords)
         message = "unexpected end of input"
         if expected:
             message += ", expected " + _join(expected)
@@ -261,18 +272,25 @@ def describe_unexpected(exc: UnexpectedInput, text: str, filename: str, line_off
         m = _CUSTOM_OP.match(rest)
         if m and _at_op_start(exc):
             return error(loc, f"custom op '{m.group(0)}' is unknown: register its dialect "
-                              "(--load-dialect) or write it in the generic form \"{m.group(0)}\"(...)",
+                              f"(--load-dialect) or write it in the generic form \"{m.group(0)}\"(...)",
                          len(m.group(0)))
         char = exc.char
         shown = repr(char)[1:-1] if not char.isprintable() else char
-        expected = _expected_names(exc.allowed or ())
+        expected = _expected_names(exc.allowed or (), op_keywords)
         message = f"unexpected character '{shown}'"
         if expected and len(expected) <= 8:
             message += ", expected " + _join(expected)
         return error(loc, message)
     token = exc.token
-    expected = _expected_names(exc.expected or ())
     found = str(token)
+    if token.type == "PRETTY_ATOM":  # only dialect bodies take it: elsewhere it is a stray character
+        char = found[:1]
+        shown = repr(char)[1:-1] if not char.isprintable() else char
+        return error(loc, f"unexpected character '{shown}'")
+    if (set(exc.expected or ()) & _OP_START) and _CUSTOM_OP.fullmatch(found):
+        return error(loc, f"custom op '{found}' is unknown: register its dialect (--load-dialect) "
+                          f"or write it in the generic form \"{found}\"(...)", len(found))
+    expected = _expected_names(exc.expected or (), op_keywords)
     message = f"unexpected {_describe_token(token)}"
     if expected and len(expected) <= 8:
         message = f"expected {_join(expected)}, found '{found}'"

@@ -50,7 +50,7 @@ func.func @l() {
 // -----
 
 func.func @m() {
-  %0 = arith.nosuchop 1 : i32 // expected-error {{found 'arith.nosuchop'}}
+  %0 = arith.nosuchop 1 : i32 // expected-error {{custom op 'arith.nosuchop' is unknown}}
 }
 
 // -----
