@@ -1,0 +1,31 @@
+"""descend.testing: helpers for descend's tests and for users testing their own dialects:
+hypothesis strategies for random IR (`strategies`), structural equality of IR trees
+(`equality`), and MLIR's split-input-file / verify-diagnostics (`diagnostics`).
+
+Names are loaded lazily so that `descend opt` (which uses `diagnostics`) does not need
+hypothesis installed."""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "structurally_equal": "equality", "assert_structurally_equal": "equality",
+    "ir_difference": "equality", "attr_equal": "equality",
+    "types": "strategies", "scalar_types": "strategies", "attributes": "strategies",
+    "integer_attrs": "strategies", "float_attrs": "strategies", "string_attrs": "strategies",
+    "dense_elements": "strategies", "dense_arrays": "strategies", "affine_maps": "strategies",
+    "integer_sets": "strategies", "locations": "strategies", "symbol_refs": "strategies",
+    "opaque_bodies": "strategies", "modules": "strategies",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'descend.testing' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
