@@ -128,6 +128,8 @@ class DenseElementsAttr(Attribute):
     def body(self, hex_threshold: int = HEX_THRESHOLD) -> str:
         element = self.type.element_type
         flat = self.array.reshape(-1)
+        if not flat.size:
+            return ""  # `dense<>` as MLIR prints it: `[]` would have the wrong rank for 0x0
         if self.is_splat:
             return _element_text(flat[0], element)
         if flat.size > hex_threshold >= 0 and not isinstance(element, ComplexType):
@@ -199,7 +201,11 @@ def parse_element_literal(text: str, element: Type) -> np.ndarray:
                 return np.array(data, dtype=dtype)
             except (ValueError, OverflowError) as exc:
                 raise ValueError(f"dense literal is not rectangular or out of range: {exc}") from None
-    return np.array(_parse_nested(text, element), dtype=dtype)
+    try:
+        nested = _parse_nested(text, element)
+    except IndexError:
+        raise ValueError("unexpected end of dense literal") from None
+    return np.array(nested, dtype=dtype)
 
 
 def _parse_nested(text: str, element: Type) -> Any:
@@ -293,7 +299,8 @@ class DenseResourceAttr(Attribute):
         return (params[0], id(params[1]))
 
     def _print(self) -> str:
-        return f"dense_resource<{self.blob.name}> : {self.type}"
+        from .attributes import bare_or_quoted
+        return f"dense_resource<{bare_or_quoted(self.blob.name)}> : {self.type}"
 
     @property
     def array(self) -> np.ndarray:

@@ -178,7 +178,8 @@ class Printer:
             for i, region in enumerate(op.regions):
                 if i:
                     out.append(", ")
-                self.print_region(region, depth=depth)
+                # An empty entry block keeps its `^bb0:` (as MLIR's generic form): `{}` is no block.
+                self.print_region(region, depth=depth, print_empty_block=True)
             out.append(")")
         if op.attributes:
             out.append(" {" + self._entries_text(op.attributes) + "}")

@@ -105,6 +105,9 @@ def simple_type(text: str) -> T.Type:
         dims = [T.DYNAMIC if d == "?" else int(d) for d in m.group("dims").split("x")[:-1]]
         elem = simple_type(m.group("elem"))
         kind = m.group("shaped")
+        if kind == "vector" and (T.DYNAMIC in dims or not dims):
+            raise ValueError("vector types must have static dimensions" if dims
+                             else "vector types must have at least one dimension")
         t = (T.TensorType if kind == "tensor" else T.VectorType if kind == "vector"
              else T.MemRefType)(dims, elem)
     _INT_CACHE[text] = t
@@ -242,7 +245,7 @@ class IRBuilder(Transformer):
     def operation(self, c):
         results, op, loc = c
         if loc is not None:
-            if isinstance(loc, str):
+            if isinstance(loc, str) or (type(loc) is not FileLineColLoc and _unresolved(loc)):
                 self.loc_fixups.append((op, loc))
             else:
                 op.location = loc
@@ -297,7 +300,7 @@ class IRBuilder(Transformer):
         split = text.index("(", text.index('"', 1))
         head = self.op_name_generic([token], text[1:split - 1])
         inner = text[split + 1:-1].strip()
-        operands = [self.use(n) for n in _SIG_SPLIT.split(inner)] if inner else []
+        operands = self._uses_in(token, _SIG_SPLIT.split(inner)) if inner else []
         return head + (operands, token)
 
     def generic_head(self, c):
@@ -305,14 +308,29 @@ class IRBuilder(Transformer):
         if type(operand_part) is list:
             return head + ([v for v, _ in operand_part], [t for _, t in operand_part])
         inner = operand_part[1:-1].strip()
-        operands = [self.use(n) for n in _SIG_SPLIT.split(inner)] if inner else []
+        operands = self._uses_in(operand_part, _SIG_SPLIT.split(inner)) if inner else []
         return head + (operands, operand_part)
+
+    def _uses_in(self, container, names) -> list:
+        """Operands named inside one composite token (GENERIC_HEAD, OPERAND_LIST). A name
+        that is not simply defined gets a token of its own, so that a forward reference or
+        an error points at it (and never at a position-less string)."""
+        values = self.values
+        out = []
+        for i, name in enumerate(names):
+            if name not in values:
+                name = self._operand_token(container, i, None)
+            out.append(self.use(name))
+        return out
 
     def signature_fast(self, c):
         token = c[0]
         sig = self._sig_cache.get(token)
         if sig is None:
-            sig = self.simple_signature([token[1:].strip()])
+            try:
+                sig = self.simple_signature([token[1:].strip()])
+            except ValueError as exc:  # a type the fast pattern admits but the rules reject
+                raise self.fail(token, str(exc)) from None
             self._sig_cache[str(token)] = sig
         return sig
 
@@ -492,7 +510,7 @@ class IRBuilder(Transformer):
         token, type_, loc = c
         block = self.frames[-1].block
         arg = block.add_argument(type_, loc if isinstance(loc, Location) else self.loc(token))
-        if isinstance(loc, str):
+        if isinstance(loc, str) or (loc is not None and _unresolved(loc)):
             self.loc_fixups.append((arg, loc))
         self.define(str(token), arg, token)
         return arg
@@ -500,7 +518,7 @@ class IRBuilder(Transformer):
     def entry_arg(self, c):
         token, type_, attrs, loc = c
         arg = EntryArg(str(token), type_, attrs, loc if isinstance(loc, Location) else self.loc(token), token)
-        if isinstance(loc, str):
+        if isinstance(loc, str) or (loc is not None and _unresolved(loc)):
             self.loc_fixups.append((arg, loc))
         self.pending_args.append(arg)
         return arg
@@ -508,6 +526,10 @@ class IRBuilder(Transformer):
     # ---- top level -------------------------------------------------------------------------
 
     def start(self, c):
+        forward = self.frames[0].forward
+        if forward:  # uses never defined: nothing later in the file can define them now
+            placeholder = next(iter(forward.values()))
+            raise self.fail(placeholder.token, f"use of undeclared SSA value name '{placeholder.token}'")
         return self.top_region
 
     def type_alias_def(self, c):
@@ -543,7 +565,10 @@ class IRBuilder(Transformer):
                 text = str(value)
                 if not (text.startswith('"0x') and text.endswith('"')):
                     raise self.fail(value, f"expected a hex string for resource '{key}'")
-                raw = bytes.fromhex(text[3:-1])
+                try:
+                    raw = bytes.fromhex(text[3:-1])
+                except ValueError:
+                    raise self.fail(value, f"malformed hex data for resource '{key}'") from None
                 if len(raw) < 4:
                     raise self.fail(value, f"resource '{key}' is shorter than its 4-byte alignment header")
                 blob.alignment = int.from_bytes(raw[:4], "little")
@@ -648,8 +673,13 @@ class IRBuilder(Transformer):
             outs = outs.strip()
             if outs.startswith("("):
                 outs = outs[1:-1].strip()
-            in_types = [simple_type(t) for t in _SIG_SPLIT.split(ins)] if ins else []
-            out_types = [simple_type(t) for t in _SIG_SPLIT.split(outs)] if outs else []
+            try:
+                in_types = [simple_type(t) for t in _SIG_SPLIT.split(ins)] if ins else []
+                out_types = [simple_type(t) for t in _SIG_SPLIT.split(outs)] if outs else []
+            except ValueError as exc:
+                if isinstance(c[0], Token):
+                    raise self.fail(c[0], str(exc)) from None
+                raise
             sig = self._sig_cache[text] = T.FunctionType(in_types, out_types)
         return sig
 
@@ -782,12 +812,14 @@ class IRBuilder(Transformer):
         return int(c[0])
 
     def dense_attr(self, c):
-        body, type_ = c
+        # Rules that spell the keyword anonymously (arith.constant's value) drop its token.
+        keyword, body, type_ = c if len(c) == 3 else (None, *c)
+        anchor = body[1] if body else keyword
         if not isinstance(type_, T.ShapedType) or isinstance(type_, (T.MemRefType,)):
-            raise self.fail(body[1] if body else None,
+            raise self.fail(anchor,
                             f"elements literal type must be a ranked tensor or vector, got '{type_}'")
         if not type_.has_static_shape:
-            raise self.fail(body[1] if body else None, f"elements literal type must have static shape")
+            raise self.fail(anchor, f"elements literal type must have static shape")
         try:
             if body is None:
                 if type_.num_elements != 0:
@@ -801,7 +833,7 @@ class IRBuilder(Transformer):
                 raise ValueError("string elements are not supported in dense<>")
             return DenseElementsAttr.from_literal(type_, str(token) if kind != "complex" else token)
         except (ValueError, OverflowError, TypeError) as exc:
-            raise self.fail(body[1] if body else None, f"invalid dense literal: {exc}") from None
+            raise self.fail(anchor, f"invalid dense literal: {exc}") from None
 
     def dense_list(self, c):
         return ("list", c[0])
@@ -822,7 +854,8 @@ class IRBuilder(Transformer):
         return ("scalar", _tok("false", None))
 
     def dense_complex(self, c):
-        return ("complex", f"[({c[0]}, {c[1]})]")
+        # A complex splat: one `(re, im)` element, broadcast like any other splat.
+        return ("complex", Token.new_borrow_pos("DENSE_LIST", f"({c[0]}, {c[1]})", c[0]))
 
     def resource_name(self, c):
         return c[0]
@@ -838,9 +871,9 @@ class IRBuilder(Transformer):
         return DenseResourceAttr(type_, blob)
 
     def dense_array_attr(self, c):
-        type_, elements = c
+        keyword, type_, elements = c
         if not isinstance(type_, (T.IntegerType, T.FloatType)):
-            raise self.fail(None, f"invalid element type '{type_}' for array<>")
+            raise self.fail(keyword, f"invalid element type '{type_}' for array<>")
         values = []
         for e in elements or []:
             if e == "true" or e == "false":
@@ -889,6 +922,8 @@ class IRBuilder(Transformer):
 
     def distinct_attr(self, c):
         token, attr = c
+        if attr is None:  # `distinct[0]<>`: MLIR elides a unit referenced attribute
+            attr = A.UnitAttr()
         key = int(token)
         existing = self.distinct.get(key)
         if existing is None:
@@ -928,13 +963,13 @@ class IRBuilder(Transformer):
         return A.IntegerSetAttr(c[0])
 
     def affine_ge(self, c):
-        return (c[0] - c[1], False)
+        return (_minus(c[0], c[1]), False)
 
     def affine_le(self, c):
-        return (c[1] - c[0], False)
+        return (_minus(c[1], c[0]), False)
 
     def affine_eq(self, c):
-        return (c[0] - c[1], True)
+        return (_minus(c[0], c[1]), True)
 
     def affine_add(self, c):
         return c[0] + c[1]
@@ -1019,6 +1054,27 @@ class IRBuilder(Transformer):
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, StopIteration) as exc:
             # A custom directive that could not make sense of what it was given.
             raise self.fail(token, f"malformed custom form of '{op_class.name}': {exc}") from None
+
+
+def _unresolved(loc) -> bool:
+    """Whether a location mentions a `#alias` defined later in the file (kept as its name)."""
+    if isinstance(loc, str):
+        return True
+    kind = type(loc)
+    if kind is NameLoc:
+        return loc.child is not None and _unresolved(loc.child)
+    if kind is CallSiteLoc:
+        return _unresolved(loc.callee) or _unresolved(loc.caller)
+    if kind is FusedLoc:
+        return any(_unresolved(inner) for inner in loc.locations)
+    return False
+
+
+def _minus(lhs, rhs):
+    """`lhs - rhs` for a constraint `lhs >= rhs`; `e >= 0` stays `e` so sets print back the same."""
+    if isinstance(rhs, AffineConstant) and rhs.value == 0:
+        return lhs
+    return lhs - rhs
 
 
 def _tok(text, like):

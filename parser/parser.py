@@ -189,14 +189,27 @@ def _wrap_module(region, builder, context, filename):
 
 
 def _fix_locations(builder) -> None:
-    for target, name in builder.loc_fixups:
-        attr = builder.attr_aliases.get(name)
+    for target, pending in builder.loc_fixups:
+        target.location = _resolve_location(pending, builder, target)
+
+
+def _resolve_location(loc, builder, target):
+    """Replace the `#alias` names left in a location (aliases defined after their use)."""
+    from ..ir.location import CallSiteLoc, FusedLoc, NameLoc, OpaqueLoc
+    if isinstance(loc, str):
+        attr = builder.attr_aliases.get(loc)
         if attr is None:
-            raise error(getattr(target, "location", UNKNOWN), f"undefined location alias '{name}'")
-        if not isinstance(attr, Location):
-            from ..ir.location import OpaqueLoc
-            attr = OpaqueLoc(attr)
-        target.location = attr
+            raise error(getattr(target, "location", UNKNOWN), f"undefined location alias '{loc}'")
+        return attr if isinstance(attr, Location) else OpaqueLoc(attr)
+    if isinstance(loc, NameLoc) and loc.child is not None:
+        return NameLoc(loc.name, _resolve_location(loc.child, builder, target))
+    if isinstance(loc, CallSiteLoc):
+        return CallSiteLoc(_resolve_location(loc.callee, builder, target),
+                           _resolve_location(loc.caller, builder, target))
+    if isinstance(loc, FusedLoc):
+        return FusedLoc([_resolve_location(inner, builder, target) for inner in loc.locations],
+                        loc.metadata)
+    return loc
 
 
 # ---- error messages --------------------------------------------------------------------------
