@@ -3,6 +3,7 @@ rule per custom op form), built once and reused; errors become located diagnosti
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -112,10 +113,16 @@ def parse(text: str, filename: str = "<input>", context: Context | None = None, 
     parser = get_parser(context)
     builder = parser.builder
     builder.reset(text, filename, line_offset)
+    # A parse allocates many long-lived objects; generation-2 collections walking them all
+    # cost ~20% of the parse (docs/performance.md), and nothing here forms garbage cycles.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         region = _run(parser, text, filename, line_offset)
     finally:
         builder.text = ""
+        if collecting:
+            gc.enable()
     module = _wrap_module(region, builder, context, filename)
     _fix_locations(builder)
     if verify:
