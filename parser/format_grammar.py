@@ -322,15 +322,10 @@ def _stated_types(state, defs, groups, all_key):
         t = state.types.get(d.name)
         if t is None:
             if n:
-                return None if not types else _partial(state, defs, groups)
+                return None  # some groups unstated: each value keeps its own type
             continue
         types.extend(t)
     return types
-
-
-def _partial(state, defs, groups):
-    """Some groups have stated types and some do not: use the value's own type for the rest."""
-    return None
 
 
 def _stated_result_types(state, defs):
