@@ -575,6 +575,9 @@ class IRBuilder(Transformer):
                 blob.data = raw[4:]
         return None
 
+    def resource_value(self, c):
+        return c[0]
+
     def resource_entry(self, c):
         key = str(c[0])
         if key.startswith('"'):

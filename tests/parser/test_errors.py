@@ -175,3 +175,10 @@ def test_prior_use_note_points_at_the_definition():
         descend.parse(text, filename="bad.mlir", context=LOOSE)
     notes = caught.value.diagnostics[0].notes
     assert notes and notes[0].location.file_line_col().line == 3
+
+
+def test_non_blob_builtin_resource_is_a_located_error():
+    text = '"t.op"() : () -> ()\n{-#\n  dialect_resources: {\n    builtin: {\n      b: true\n    }\n  }\n#-}\n'
+    with pytest.raises(descend.DiagnosticError) as info:
+        descend.parse(text, "res.mlir", context=descend.Context(allow_unregistered=True))
+    assert str(info.value).startswith("res.mlir:5:10: error: expected a hex string for resource 'b'")
