@@ -210,15 +210,10 @@ def bench_xdsl(text: str, filename: str, repeat: int) -> dict:
     return {"parse_s": t_parse, "print_s": t_print, "output_chars": len(out)}
 
 
+from descend.testing.peers import find_mlir_opt  # noqa: E402
+
 # ---- mlir-opt ----------------------------------------------------------------------------------
 
-def find_mlir_opt() -> str | None:
-    found = shutil.which("mlir-opt")
-    if found:
-        return found
-    for candidate in sorted(Path("/usr/lib").glob("llvm-*/bin/mlir-opt"), reverse=True):
-        return str(candidate)
-    return None
 
 
 def bench_mlir_opt(exe: str, path: Path, out: Path, repeat: int, startup: float) -> dict:

@@ -64,15 +64,9 @@ class RuleWriter:
             if e.category == "operands":
                 return "value_use_list" if anchor else "[value_use_list]"
             if e.category == "regions":
-                name = self.fresh("regions")
-                self.rules.append(f"{name}: region (\",\" region)*")
-                self.callbacks[name] = list
-                return name if anchor else f"[{name}]"
+                return self.comma_list("region", anchor)
             if e.category == "successors":
-                name = self.fresh("succs")
-                self.rules.append(f"{name}: successor (\",\" successor)*")
-                self.callbacks[name] = list
-                return name if anchor else f"[{name}]"
+                return self.comma_list("successor", anchor)
             raise AssertionError(e.category)
         if isinstance(e, Custom):
             name = self.fresh("custom")
@@ -93,6 +87,13 @@ class RuleWriter:
             self.callbacks[name] = list
             return f"[{name}]"
         raise AssertionError(e)
+
+    def comma_list(self, item: str, anchor: bool) -> str:
+        """A rule for `item ("," item)*`, optional unless it anchors its group."""
+        name = self.fresh(item)
+        self.rules.append(f"{name}: {item} (\",\" {item})*")
+        self.callbacks[name] = list
+        return name if anchor else f"[{name}]"
 
     def var(self, e: Var, anchor: bool) -> str:
         d = e.field
@@ -118,17 +119,11 @@ class RuleWriter:
             return text if (anchor or not d.optional) else f"[{text}]"
         if e.category == "region":
             if d.kind == VARIADIC:
-                name = self.fresh("regions")
-                self.rules.append(f"{name}: region (\",\" region)*")
-                self.callbacks[name] = list
-                return name if anchor else f"[{name}]"
+                return self.comma_list("region", anchor)
             return "region"
         if e.category == "successor":
             if d.kind == VARIADIC:
-                name = self.fresh("succs")
-                self.rules.append(f"{name}: successor (\",\" successor)*")
-                self.callbacks[name] = list
-                return name if anchor else f"[{name}]"
+                return self.comma_list("successor", anchor)
             return "successor"
         raise AssertionError(e.category)
 

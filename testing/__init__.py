@@ -17,6 +17,7 @@ _EXPORTS = {
     "dense_elements": "strategies", "dense_arrays": "strategies", "affine_maps": "strategies",
     "integer_sets": "strategies", "locations": "strategies", "symbol_refs": "strategies",
     "opaque_bodies": "strategies", "modules": "strategies",
+    "find_mlir_opt": "peers",
 }
 
 __all__ = sorted(_EXPORTS)

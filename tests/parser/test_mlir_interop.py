@@ -4,23 +4,14 @@ mlir-opt is not installed)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 import descend
-from descend.testing import assert_structurally_equal
+from descend.testing import assert_structurally_equal, find_mlir_opt
 
 
-def find_mlir_opt() -> str | None:
-    found = shutil.which("mlir-opt")
-    if found:
-        return found
-    for candidate in sorted(Path("/usr/lib").glob("llvm-*/bin/mlir-opt"), reverse=True):
-        return str(candidate)
-    return None
 
 
 MLIR_OPT = find_mlir_opt()
