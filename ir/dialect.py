@@ -12,15 +12,20 @@ from typing import Iterable
 
 class Dialect:
     """A namespace of ops, types and attributes. Types/attributes are ParametrizedType /
-    ParametrizedAttr subclasses whose `name` is "dialect.mnemonic"."""
+    ParametrizedAttr subclasses whose `name` is "dialect.mnemonic".
+
+    `materialize_constant(attr, type, location) -> Operation | None` builds the constant op
+    that holds a value one of the dialect's ops folded to (MLIR's hook of the same name)."""
 
     def __init__(self, name: str, ops: Iterable[type] = (), types: Iterable[type] = (),
-                 attributes: Iterable[type] = (), description: str = ""):
+                 attributes: Iterable[type] = (), description: str = "",
+                 materialize_constant=None):
         self.name = name
         self.ops = {op.name: op for op in ops}
         self.types = {t.name.split(".", 1)[1]: t for t in types}
         self.attributes = {a.name.split(".", 1)[1]: a for a in attributes}
         self.description = description
+        self.materialize_constant = materialize_constant
         for op in self.ops.values():
             if not op.name.startswith(name + "."):
                 raise ValueError(f"op '{op.name}' is not in dialect '{name}'")

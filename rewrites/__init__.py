@@ -1,1 +1,13 @@
-"""rewrites: filled in by later issues (see DESIGN.md)."""
+"""descend.rewrites: patterns (imperative, Python-declared rules, `.rules` files), the
+drivers that apply them (greedy to a fixed point, walk once, dialect conversion), and the
+pass manager with the generic passes."""
+
+from .declarative import (Call, Const, OpTree, Rule, RuleError, RuleSet, TypeVar, Var, call, const,
+                          native, op, splat, tvar, var, vars_)
+from .functions import (BUILDERS, CONSTRAINTS, TYPE_CLASSES, builder_function, constant_value,
+                        constraint_function, type_class)
+from .greedy import GreedyResult, RewriteNotConverged, apply_greedily
+from .pattern import PatternSet, RewritePattern
+from .rewriter import PatternRewriter, RewriteListener
+from .rule_pattern import DeclarativePattern
+from .walk import WalkResult, apply_once

@@ -11,5 +11,19 @@ from .ops import fold_constants
 OPS = [v for m in (ops, casts) for v in vars(m).values()
        if isinstance(v, type) and issubclass(v, Operation) and isinstance(v.__dict__.get("name"), str)]
 
+
+
+def materialize_constant(attr, type_, location):
+    """An arith.constant holding a folded value (integer, float or dense of them), else None."""
+    if getattr(attr, "type", None) != type_:
+        return None
+    op = ConstantOp.build(value=attr, location=location)
+    try:
+        op.verify()
+    except Exception:  # noqa: BLE001 - not a value arith can hold: the fold is dropped
+        return None
+    return op
+
+
 ARITH = Dialect("arith", OPS, attributes=[FastMathFlagsAttr, IntegerOverflowFlagsAttr],
-                description="integer and float arithmetic")
+                description="integer and float arithmetic", materialize_constant=materialize_constant)
