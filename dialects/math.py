@@ -10,6 +10,7 @@ import numpy as np
 from ..ir import (Dialect, FloatLike, IntegerOrIndexLike, Operation, Pure,
                   SameOperandsAndResultType, attribute, operand, result)
 from .arith.attrs import FASTMATH, FASTMATH_NONE, FastMathFlagsAttr
+from .arith import undefined
 from .arith.ops import fold_constants
 from .numeric import signed, unsigned
 
@@ -32,6 +33,7 @@ class _Unary(Operation):
     traits = (Pure(), SameOperandsAndResultType())
     custom_directives = FASTMATH
     assembly = "$operand_ custom<FastMath>($fastmath) attr-dict `:` type($result)"
+    undefined_behavior = undefined.fastmath
 
     def fold(self):
         return fold_constants(self)
@@ -45,6 +47,7 @@ class _Binary(Operation):
     traits = (Pure(), SameOperandsAndResultType())
     custom_directives = FASTMATH
     assembly = "$lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($result)"
+    undefined_behavior = undefined.fastmath
 
     def fold(self):
         return fold_constants(self)
@@ -147,6 +150,7 @@ class FmaOp(Operation):
     traits = (Pure(), SameOperandsAndResultType())
     custom_directives = FASTMATH
     assembly = "$a `,` $b `,` $c custom<FastMath>($fastmath) attr-dict `:` type($result)"
+    undefined_behavior = undefined.fastmath
 
     @staticmethod
     def reference(a, b, c):
@@ -261,6 +265,7 @@ class FPowIOp(Operation):
     traits = (Pure(),)
     custom_directives = FASTMATH
     assembly = "$lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($lhs) `,` type($rhs)"
+    undefined_behavior = undefined.fastmath
 
     @classmethod
     def infer_result_types(cls, operands, properties):

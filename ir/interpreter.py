@@ -3,7 +3,12 @@ semantics: an op's `interpret(self, interp, args) -> list` when it needs its att
 regions, else its `reference(*operand_arrays, **attribute_values)` staticmethod. Knows no
 dialect: functions are found through the symbol table and entered through the callee's
 `interpret_call(interp, args)` hook; block terminators are ReturnLike (leave the region
-with their operands) or branch through `interpret_branch(interp, args) -> (block, args)`."""
+with their operands) or branch through `interpret_branch(interp, args) -> (block, args)`.
+
+Undefined behaviour is not a value: where MLIR's semantics say an op is undefined or
+produces poison (division by zero, too wide a shift, a broken nsw or nnan promise), the
+op's `undefined_behavior(self, args, results) -> str | None` hook names the reason and the
+interpreter raises UndefinedBehavior instead of returning whatever numpy computed."""
 
 from __future__ import annotations
 
@@ -21,6 +26,20 @@ from .traits import ReturnLike
 from .types import FloatType, IndexType, IntegerType, ShapedType, Type, element_type_of
 
 MAX_CALL_DEPTH = 256
+
+
+class UndefinedBehavior(DiagnosticError):
+    """An op hit undefined behaviour or produced poison on the values it was given.
+
+    Poison is treated as eagerly as immediate UB: the run stops at the op that made it,
+    even if a later select would have discarded it. No result of such a run means
+    anything, so a transformed program may do anything on those inputs (descend.testing
+    skips them); the eager reading only skips a few more inputs than LLVM's would."""
+
+    def __init__(self, op, reason: str):
+        self.op = op
+        self.reason = reason
+        super().__init__(op.error(f"has undefined behavior: {reason}").diagnostics)
 
 
 def as_value(x: Any, t: Type):
@@ -106,7 +125,15 @@ def evaluate_reference(op, args: Sequence[Any]) -> list:
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if len(outs) != len(op.results):
         raise op.error(f"reference semantics gave {len(outs)} values for {len(op.results)} results")
-    return [as_value(v, r.type) for v, r in zip(outs, op.results)]
+    results = [as_value(v, r.type) for v, r in zip(outs, op.results)]
+    check = getattr(op, "undefined_behavior", None)
+    if check is not None:
+        # After computing, so a hook may judge results too (nnan: a NaN result is poison);
+        # folders share this path and so never fold an undefined operation.
+        reason = check(args, results)
+        if reason:
+            raise UndefinedBehavior(op, reason)
+    return results
 
 
 class Interpreter:

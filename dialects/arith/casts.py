@@ -10,6 +10,7 @@ from ...ir import (FloatType, IndexType, IntegerType, Operation, Pure, SameOpera
                    attribute, operand, result)
 from ...ir.types import element_type_of
 from ..numeric import dtype_of, signed, unsigned, width_of
+from . import undefined
 from .attrs import OVERFLOW, OVERFLOW_NONE, IntegerOverflowFlagsAttr
 from .ops import fold_constants
 
@@ -90,6 +91,7 @@ class TruncIOp(_Cast):
     overflowFlags = attribute(IntegerOverflowFlagsAttr, default=OVERFLOW_NONE)
     custom_directives = OVERFLOW
     assembly = "$in_ custom<Overflow>($overflowFlags) attr-dict `:` type($in_) `to` type($out)"
+    undefined_behavior = undefined.truncation
 
     @staticmethod
     def reference(in_, result_type=None):
@@ -122,6 +124,7 @@ class FPToSIOp(_Cast):
     """Converts a float to a signed integer rounding toward zero (out of range: undefined)."""
 
     name = "arith.fptosi"
+    undefined_behavior = undefined.float_to_int(signed_result=True)
     kinds = ((_FLOAT,), (_INT,), None)
 
     @staticmethod
@@ -133,6 +136,7 @@ class FPToUIOp(_Cast):
     """Converts a float to an unsigned integer rounding toward zero (out of range: undefined)."""
 
     name = "arith.fptoui"
+    undefined_behavior = undefined.float_to_int(signed_result=False)
     kinds = ((_FLOAT,), (_INT,), None)
 
     @staticmethod

@@ -13,6 +13,7 @@ from ...ir.constraints import AnyAttr, Predicate
 from ...ir.interpreter import evaluate_reference
 from ...ir.types import element_type_of
 from ..numeric import constant_of, signed, unsigned, value_to_attr, width_of
+from . import undefined
 from .attrs import (CMPF_PREDICATES, CMPF_SYNTAX, CMPI_PREDICATES, CMPI_SYNTAX, FASTMATH,
                     FASTMATH_NONE, OVERFLOW, OVERFLOW_NONE, FastMathFlagsAttr,
                     IntegerOverflowFlagsAttr)
@@ -80,6 +81,7 @@ class _FloatBinary(_Elementwise):
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     custom_directives = FASTMATH
     assembly = "$lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($result)"
+    undefined_behavior = undefined.fastmath
 
 
 def _shift_width(a) -> int:
@@ -176,6 +178,7 @@ class AddIOp(_IntBinaryOverflow):
     """Integer addition, wrapping modulo 2^width."""
 
     name = "arith.addi"
+    undefined_behavior = undefined.overflow(lambda a, b: a + b)
     traits = (Pure(), SameOperandsAndResultType(), Commutative())
 
     @staticmethod
@@ -194,6 +197,7 @@ class SubIOp(_IntBinaryOverflow):
     """Integer subtraction, wrapping modulo 2^width."""
 
     name = "arith.subi"
+    undefined_behavior = undefined.overflow(lambda a, b: a - b)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -211,6 +215,7 @@ class MulIOp(_IntBinaryOverflow):
     """Integer multiplication, keeping the low `width` bits."""
 
     name = "arith.muli"
+    undefined_behavior = undefined.overflow(lambda a, b: a * b)
     traits = (Pure(), SameOperandsAndResultType(), Commutative())
 
     @staticmethod
@@ -231,6 +236,7 @@ class DivSIOp(_IntBinary):
     """Signed integer division rounding toward zero (division by zero is undefined)."""
 
     name = "arith.divsi"
+    undefined_behavior = undefined.division(signed_division=True)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -244,6 +250,7 @@ class DivUIOp(_IntBinary):
     """Unsigned integer division (division by zero is undefined)."""
 
     name = "arith.divui"
+    undefined_behavior = undefined.division(signed_division=False)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -257,6 +264,7 @@ class CeilDivSIOp(_IntBinary):
     """Signed integer division rounding toward positive infinity."""
 
     name = "arith.ceildivsi"
+    undefined_behavior = undefined.division(signed_division=True)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -269,6 +277,7 @@ class CeilDivUIOp(_IntBinary):
     """Unsigned integer division rounding up."""
 
     name = "arith.ceildivui"
+    undefined_behavior = undefined.division(signed_division=False)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -281,6 +290,7 @@ class FloorDivSIOp(_IntBinary):
     """Signed integer division rounding toward negative infinity."""
 
     name = "arith.floordivsi"
+    undefined_behavior = undefined.division(signed_division=True)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -291,6 +301,7 @@ class RemSIOp(_IntBinary):
     """Signed remainder; the result has the sign of the dividend (C's %)."""
 
     name = "arith.remsi"
+    undefined_behavior = undefined.division(signed_division=True)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -301,6 +312,7 @@ class RemUIOp(_IntBinary):
     """Unsigned remainder."""
 
     name = "arith.remui"
+    undefined_behavior = undefined.division(signed_division=False)
 
     @staticmethod
     def reference(lhs, rhs):
@@ -367,6 +379,7 @@ class ShLIOp(_IntBinaryOverflow):
     """Shift left; a shift amount of at least the bit width is undefined (gives 0 here)."""
 
     name = "arith.shli"
+    undefined_behavior = undefined.shift_left
 
     @staticmethod
     def reference(lhs, rhs):
@@ -382,6 +395,7 @@ class ShRSIOp(_IntBinary):
     """Arithmetic shift right (the sign bit is replicated); too large a shift is undefined."""
 
     name = "arith.shrsi"
+    undefined_behavior = undefined.shift_right
 
     @staticmethod
     def reference(lhs, rhs):
@@ -397,6 +411,7 @@ class ShRUIOp(_IntBinary):
     """Logical shift right (zeros shifted in); too large a shift is undefined."""
 
     name = "arith.shrui"
+    undefined_behavior = undefined.shift_right
 
     @staticmethod
     def reference(lhs, rhs):
@@ -581,6 +596,7 @@ class NegFOp(_Elementwise):
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     custom_directives = FASTMATH
     assembly = "$operand_ custom<FastMath>($fastmath) attr-dict `:` type($result)"
+    undefined_behavior = undefined.fastmath
 
     @staticmethod
     def reference(operand_):
@@ -656,6 +672,7 @@ class CmpFOp(_Compare):
     fastmath = attribute(FastMathFlagsAttr, default=FASTMATH_NONE)
     custom_directives = FASTMATH
     assembly = "$predicate `,` $lhs `,` $rhs custom<FastMath>($fastmath) attr-dict `:` type($lhs)"
+    undefined_behavior = undefined.fastmath
 
     @classmethod
     def build(cls, *args, **kwargs):
