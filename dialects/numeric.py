@@ -58,11 +58,19 @@ def unsigned(x) -> np.ndarray:
 to_type = as_value  # one definition of "store x as a value of type t", in ir.interpreter
 
 
+_CONSTANT_CLASSES: dict[type, bool] = {}
+
+
 def constant_of(value) -> np.ndarray | None:
     """The numpy value of an SSA value defined by a ConstantLike op with a `value`, else None."""
-    from ..ir import ConstantLike
     op = value.defining_op
-    if op is None or op.definition is None or not op.has_trait(ConstantLike):
+    if op is None:
+        return None
+    known = _CONSTANT_CLASSES.get(type(op))
+    if known is None:
+        from ..ir import ConstantLike
+        known = _CONSTANT_CLASSES[type(op)] = op.definition is not None and op.has_trait(ConstantLike)
+    if not known:
         return None
     attr = op.properties.get("value")
     return attr_to_value(attr, value.type) if attr is not None else None

@@ -42,13 +42,31 @@ class _ValueGroupDef(FieldDef):
         self.constraint: Constraint = constraint(spec)
         self.kind = kind
         self.doc = doc
+        self._static: dict = {}  # per op class: this single field's fixed index, or None
 
     def _values(self, op) -> list:
         raise NotImplementedError
 
+    def _static_index(self, op) -> int | None:
+        if self.kind != SINGLE:
+            return None
+        index = 0
+        for d in self._defs(op):
+            if d is self:
+                return index
+            if d.kind != SINGLE:
+                return None
+            index += 1
+        return None
+
     def __get__(self, op, owner=None):
         if op is None:
             return self
+        index = self._static.get(type(op), self)
+        if index is self:
+            index = self._static[type(op)] = self._static_index(op)
+        if index is not None:
+            return self._values(op)[index]
         values = self._values(op)
         defs = self._defs(op)
         start, size = _segment(op, defs, self, len(values), self.segment_property)

@@ -84,16 +84,21 @@ class Folder:
 
     def _trait_fold(self, op: Operation):
         cls = type(op)
-        if cls.definition is None:
+        flags = _TRAIT_FLAGS.get(cls)
+        if flags is None:
+            flags = _TRAIT_FLAGS[cls] = (cls.definition is not None and (
+                cls.has_trait(Commutative), cls.has_trait(Involution) or cls.has_trait(Idempotent)))
+        if not flags:
             return None
+        commutative, unary = flags
         operands = op._operands
-        if cls.has_trait(Commutative) and len(operands) >= 2:
+        if commutative and len(operands) >= 2:
             if _is_constant(operands[0]) and not _is_constant(operands[1]):
                 lhs, rhs = operands[0], operands[1]
                 op.set_operand(0, rhs)
                 op.set_operand(1, lhs)
                 return IN_PLACE
-        if len(operands) == 1 and len(op.results) == 1:
+        if unary and len(operands) == 1 and len(op.results) == 1:
             inner = operands[0].defining_op
             if inner is not None and inner.name == op.name and _same_attributes(inner, op):
                 if cls.has_trait(Involution):
@@ -157,9 +162,18 @@ class Folder:
                 del self._constants[key]
 
 
+_TRAIT_FLAGS: dict[type, tuple | bool] = {}
+_CONSTANT_CLASSES: dict[type, bool] = {}
+
+
 def _is_constant(value: Value) -> bool:
     op = value.defining_op
-    return op is not None and op.definition is not None and op.has_trait(ConstantLike)
+    if op is None:
+        return False
+    known = _CONSTANT_CLASSES.get(type(op))
+    if known is None:
+        known = _CONSTANT_CLASSES[type(op)] = op.definition is not None and op.has_trait(ConstantLike)
+    return known
 
 
 def _same_attributes(a: Operation, b: Operation) -> bool:
