@@ -149,7 +149,10 @@ class Folder:
         if existing is not None and existing.defining_op is not op and existing.defining_op.parent is scope:
             return existing
         self._remember(key, op.results[0])
-        if op.parent is not scope:
+        # Constants gather at the top of the scope, as MLIR's folder keeps them: move this one
+        # unless it already sits in that run of known constants.
+        in_run = op.parent is scope and (op.prev is None or (op.prev.results and op.prev.results[0] in self._keys))
+        if not in_run:
             op.move_before(scope.first)
             self.rewriter.listener.notify_op_modified(op)
         return None

@@ -175,7 +175,7 @@ def _op_builder(tree: OpTree, rule: Rule):
         properties, attributes = {}, {}
         declared = cls.definition.attributes if cls else {}
         for attr_name, get in attr_getters:
-            (properties if attr_name in declared or not cls else attributes)[attr_name] = get(binding, rewriter, root)
+            (properties if attr_name in declared else attributes)[attr_name] = get(binding, rewriter, root)
         if type_getter is not None:
             types = type_getter(binding, rewriter, root)
             result_types = list(types) if isinstance(types, (list, tuple)) else [types]
