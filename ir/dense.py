@@ -119,8 +119,13 @@ class DenseElementsAttr(Attribute):
     @property
     def is_splat(self) -> bool:
         flat = self.array.reshape(-1)
-        return flat.size > 0 and bool((flat == flat[0]).all()) and not (
-            flat.dtype.kind in "fc" and np.isnan(flat[0]))
+        if flat.size == 0 or (flat.dtype.kind in "fc" and np.isnan(flat[0])):
+            return False
+        if flat.dtype.kind in "fc":  # by bits: -0.0 == 0.0, yet [0.0, -0.0] is no splat
+            bits = flat.view(f"u{flat.dtype.itemsize}") if flat.dtype.kind == "f" else \
+                flat.view(np.uint8).reshape(flat.size, -1)
+            return bool((bits == bits[0]).all())
+        return bool((flat == flat[0]).all())
 
     def _print(self) -> str:
         return f"dense<{self.body()}> : {self.type}"

@@ -195,7 +195,8 @@ CASES = {
                      h = dense<"0x0000803F000000400000404000008040"> : tensor<4xf32>,
                      i = dense<7> : vector<4xi8>, j = dense<[1, 2]> : tensor<2xindex>,
                      k = dense<-1> : tensor<i64>, l = dense<[[], []]> : tensor<2x0xi32>,
-                     m = dense<[1.5, 2.5]> : tensor<2xbf16>, n = dense<[1.0, 65504.0]> : tensor<2xf16>} : () -> ()
+                     m = dense<[1.5, 2.5]> : tensor<2xbf16>, n = dense<[1.0, 65504.0]> : tensor<2xf16>,
+                     o = dense<[0.0, -0.0]> : tensor<2xf32>} : () -> ()
     ''',
     "dense_resource": '''
         "test.op"() {a = dense_resource<blob1> : tensor<2xf32>,
