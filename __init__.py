@@ -23,3 +23,17 @@ def interpret(module, function: str, inputs, context: Context | None = None):
     """Run `function` of `module` on numpy inputs with every op's reference semantics."""
     from descend.ir.interpreter import interpret as _interpret
     return _interpret(module, function, inputs)
+
+
+# Loaded on first use, so `import descend` stays light: name -> module that defines it.
+_LAZY = {"PassManager": "descend.rewrites"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'descend' has no attribute '{name}'")
+    import importlib
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

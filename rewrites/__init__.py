@@ -11,3 +11,9 @@ from .pattern import PatternSet, RewritePattern
 from .rewriter import PatternRewriter, RewriteListener
 from .rule_pattern import DeclarativePattern
 from .walk import WalkResult, apply_once
+from .instrument import DumpIR, PassInstrument, PrintAfterAll, PrintIR, Timing
+from .pass_manager import OpPassManager, PassFailure, PassManager
+from .pass_options import PipelineError, option
+from .passes import (ModulePass, Pass, function_pass, lookup_pass, register_pass,
+                     registered_passes)
+from .pipeline import parse_pipeline
