@@ -141,6 +141,43 @@ def _run(parser: _Parser, text: str, filename: str, line_offset: int):
         raise error(FileLineColLoc(filename, 1 + line_offset, 1), "input nests too deeply") from None
 
 
+def parse_attribute(text: str, filename: str = "<attribute>", context: Context | None = None,
+                    line: int = 1, column: int = 1):
+    """Parse one attribute in IR syntax (`0 : i64`, `#arith.fastmath<fast>`, `i32`, which is a
+    type attribute). `line`/`column` place `text` in a larger file (a `.rules` file, say) so
+    errors point into that file; register the file's text with `register_source` first to
+    see the source line under the message. Raises DiagnosticError."""
+    context = context or default_context()
+    parser = get_parser(context)
+    builder = parser.builder
+    padded = " " * (column - 1) + text  # columns on the first line count from the real start
+    builder.reset(padded, filename, line - 1)
+    try:
+        values = parser.lark.parse(padded, start="dialect_params")
+    except UnexpectedInput as exc:
+        raise describe_unexpected(exc, padded, filename, line - 1, parser.op_keywords) from None
+    except RecursionError:
+        raise error(FileLineColLoc(filename, line, column), "attribute nests too deeply") from None
+    finally:
+        builder.text = ""
+    if len(values) != 1:
+        raise error(FileLineColLoc(filename, line, column),
+                    f"expected one attribute, found {len(values)}", max(1, len(text)))
+    return values[0]
+
+
+def parse_type(text: str, filename: str = "<type>", context: Context | None = None,
+               line: int = 1, column: int = 1):
+    """Parse one type in IR syntax (`i32`, `tensor<4x?xf32>`, `!dialect.t<...>`); located
+    like parse_attribute. Raises DiagnosticError."""
+    from ..ir.attributes import TypeAttr
+    attr = parse_attribute(text, filename, context, line, column)
+    if not isinstance(attr, TypeAttr):
+        raise error(FileLineColLoc(filename, line, column), f"expected a type, found '{text.strip()}'",
+                    max(1, len(text.strip())))
+    return attr.type
+
+
 def parse_fragment(builder: IRBuilder, text: str, start: str, anchor_token):
     """Re-parse part of the input (a dialect type's body) with the same callbacks."""
     parser = get_parser(builder.context)

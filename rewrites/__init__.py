@@ -10,6 +10,7 @@ from .greedy import GreedyResult, RewriteNotConverged, apply_greedily
 from .pattern import PatternSet, RewritePattern
 from .rewriter import PatternRewriter, RewriteListener
 from .rule_pattern import DeclarativePattern
+from .rules_parser import load_rules, parse_rules
 from .walk import WalkResult, apply_once
 from .instrument import DumpIR, PassInstrument, PrintAfterAll, PrintIR, Timing
 from .pass_manager import OpPassManager, PassFailure, PassManager

@@ -76,7 +76,7 @@ class OpTree:
     def __repr__(self) -> str:
         text = f"{self.name}({', '.join(map(repr, self.operands))})"
         if self.attrs:
-            text += " {" + ", ".join(f"{k} = {v!r}" for k, v in self.attrs) + "}"
+            text += " {" + ", ".join(f"{k} = {_attr_text(v)}" for k, v in self.attrs) + "}"
         if self.type is not None:
             text += f" : {_type_text(self.type)}"
         return text + (f" as {self.bind}" if self.bind else "")
@@ -90,7 +90,7 @@ class Const:
 
     def __repr__(self) -> str:
         if self.value is not None and self.bind is None:
-            return repr(self.value)
+            return repr(self.value) + (f" : {_type_text(self.type)}" if self.type is not None else "")
         return f"const({self.bind or ''})" + (f" : {_type_text(self.type)}" if self.type is not None else "")
 
 
@@ -109,7 +109,14 @@ class Call:
 
 
 def _type_text(t) -> str:
+    if isinstance(t, (list, tuple)):
+        return "(" + ", ".join(_type_text(e) for e in t) + ")"
     return t if isinstance(t, str) else repr(t) if isinstance(t, TypeVar) else str(t)
+
+
+def _attr_text(value) -> str:
+    """An attribute pattern as rule-file text: IR syntax for attributes (`0 : i64`)."""
+    return str(value) if isinstance(value, Attribute) else repr(value)
 
 
 # ---- constructors (the Python vocabulary) -----------------------------------------------------------
@@ -197,8 +204,11 @@ class Rule:
         return DeclarativePattern(self)
 
     def __str__(self) -> str:
+        """The rule in `.rules` syntax, law comment included (parse_rules reads it back)."""
+        law = "".join(f"# {line}".rstrip() + "\n" for line in self.law.split("\n")) if self.law else ""
+        benefit = f" benefit {self.benefit}" if self.benefit != count_ops(self.match) else ""
         where = "".join(f"\n    where {c!r}" for c in self.where)
-        return f"rule {self.name}:\n  {self.match!r}{where}\n    -> {self.replace!r}"
+        return f"{law}rule {self.name}{benefit}:\n  {self.match!r}{where}\n    -> {self.replace!r}"
 
 
 @dataclass(eq=False)

@@ -133,6 +133,14 @@ def _is_splat(x, k) -> bool:
     return splat_equals(x, k)
 
 
+@constraint_function("one_of")
+def _one_of(x, *values) -> bool:
+    """The attribute (or literal) x has one of `values`: `one_of(p, 0, 3, 5)` for a set of
+    cmpi predicates."""
+    value = getattr(x, "value", x)
+    return any(value == v for v in values)
+
+
 @constraint_function("is_permutation")
 def _is_permutation(p) -> bool:
     perm = integer_list(p)
