@@ -8,6 +8,7 @@ IR goes to stdout or `-o` (written atomically); diagnostics go to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import sys
@@ -23,12 +24,6 @@ from descend.testing.diagnostics import (Chunk, DiagnosticVerifier, join_outputs
 
 EXIT_OK, EXIT_DIAGNOSTICS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
-# Passes `descend opt -p` accepts until the pass manager exists: name -> (summary, function).
-AVAILABLE_PASSES = {
-    "verify": ("check every op against its declaration and verifier", descend.verify),
-}
-
-
 class UserError(Exception):
     """A problem with the command's inputs that is not located in the IR text."""
 
@@ -40,90 +35,114 @@ class UserError(Exception):
 # ---------------------------------------------------------------- pass pipelines
 
 
-@dataclass
-class PipelineElement:
-    name: str
-    options: str | None
-    nested: list["PipelineElement"] | None  # None: a pass; a list: an op anchor
-
-    def passes(self) -> list["PipelineElement"]:
-        if self.nested is None:
-            return [self]
-        return [p for element in self.nested for p in element.passes()]
+def pipeline_error(exc) -> UserError:
+    """A PipelineError as a user error: message, the pipeline with a caret, notes."""
+    first, *rest = exc.render_lines()
+    return UserError(first, *(line[2:] if line.startswith("  ") else line for line in rest))
 
 
-def parse_pipeline(text: str) -> list[PipelineElement]:
-    """MLIR's textual pipeline (`builtin.module(func.func(a,b),c{k=v})`) or a bare list
-    (`a,b`). Returns the top-level elements; raises UserError on malformed text."""
-    position = 0
-
-    def fail(message: str):
-        raise UserError(f"malformed pass pipeline '{text}': {message} at column {position + 1}")
-
-    def skip_space():
-        nonlocal position
-        while position < len(text) and text[position].isspace():
-            position += 1
-
-    def element() -> PipelineElement:
-        nonlocal position
-        skip_space()
-        start = position
-        while position < len(text) and (text[position].isalnum() or text[position] in "_-."):
-            position += 1
-        name = text[start:position]
-        if not name:
-            fail("expected a pass or op name")
-        options = nested = None
-        skip_space()
-        if position < len(text) and text[position] == "{":
-            end = text.find("}", position)
-            if end < 0:
-                fail("expected '}'")
-            options, position = text[position + 1:end], end + 1
-            skip_space()
-        if position < len(text) and text[position] == "(":
-            position += 1
-            skip_space()
-            nested = [] if position < len(text) and text[position] == ")" else sequence()
-            skip_space()
-            if position >= len(text) or text[position] != ")":
-                fail("expected ')'")
-            position += 1
-        return PipelineElement(name, options, nested)
-
-    def sequence() -> list[PipelineElement]:
-        nonlocal position
-        elements = [element()]
-        skip_space()
-        while position < len(text) and text[position] == ",":
-            position += 1
-            elements.append(element())
-            skip_space()
-        return elements
-
-    skip_space()
-    if position == len(text):
-        return []
-    elements = sequence()
-    skip_space()
-    if position != len(text):
-        fail(f"unexpected '{text[position]}'")
-    return elements
+def load_pass_plugins(args, context) -> None:
+    from descend.rewrites.plugins import load_plugin
+    for path in args.load_pass_plugin:
+        try:
+            plugin = load_plugin(path, context)
+        except OSError as exc:
+            raise UserError(f"cannot read pass plugin '{path}': {exc.strerror or exc}") from None
+        except Exception as exc:  # the user's own Python code failed
+            if args.debug:
+                traceback.print_exc()
+            raise UserError(f"cannot load pass plugin '{path}': {type(exc).__name__}: {exc}") from None
+        if plugin.is_empty:
+            raise UserError(f"pass plugin '{path}' defines no pass, dialect or rules",
+                            "a pass is a Pass subclass with a `name`, or a function decorated "
+                            "with @function_pass(\"name\")")
 
 
-def resolve_pipeline(text: str | None) -> list:
-    """The functions to run on each module, in order."""
-    functions = []
-    for element in parse_pipeline(text or ""):
-        for pass_ in element.passes():
-            if pass_.name not in AVAILABLE_PASSES:
-                raise UserError(f"unknown pass '{pass_.name}'",
-                                "available passes: " + ", ".join(sorted(AVAILABLE_PASSES)))
-            if pass_.options:
-                raise UserError(f"pass '{pass_.name}' has no options (got '{{{pass_.options}}}')")
-            functions.append(AVAILABLE_PASSES[pass_.name][1])
-    return functions
+def list_passes() -> str:
+    from descend.rewrites.passes import describe_pass, registered_passes
+    lines = ["Passes:"]
+    for cls in registered_passes().values():
+        lines.extend(describe_pass(cls))
+    return "\n".join(lines) + "\n"
+
+
+def pass_names(text: str | None, flag: str) -> list[str]:
+    """The names of `--print-ir-after=a,b`, each checked against the registry."""
+    from descend.rewrites.passes import lookup_pass, unknown_pass_error
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    for name in names:
+        if lookup_pass(name) is None:
+            exc = unknown_pass_error(name)
+            raise UserError(f"{flag}: {exc.message}", *exc.notes)
+    return names
+
+
+def add_pass_arguments(opt) -> None:
+    """The pass-pipeline, IR-printing, timing and plugin flags of `descend opt`."""
+    passes = opt.add_argument_group("passes")
+    passes.add_argument("-p", "--pass-pipeline", metavar="PIPELINE",
+                        help="passes to run: 'builtin.module(func.func(cse),symbol-dce)' or a "
+                             "bare list 'canonicalize,cse'")
+    passes.add_argument("--load-pass-plugin", action="append", default=[], metavar="FILE.py",
+                        help="register the passes and dialects a Python file defines (repeatable)")
+    passes.add_argument("--list-passes", action="store_true",
+                        help="list every registered pass with its options, then exit")
+    passes.add_argument("--print-pipeline", "--dump-pass-pipeline", dest="print_pipeline",
+                        action="store_true", help="print the parsed pipeline to stderr")
+    passes.add_argument("--verify-each", action=argparse.BooleanOptionalAction, default=True,
+                        help="verify the IR after every pass (default: on)")
+    dump = opt.add_argument_group("IR printing around passes (to stderr)")
+    for flag, help_text in (("before", "before the named passes"), ("after", "after the named passes")):
+        dump.add_argument(f"--print-ir-{flag}", f"--mlir-print-ir-{flag}", dest=f"print_ir_{flag}",
+                          metavar="PASS[,PASS]", help=f"print the IR {help_text}")
+    for flag, help_text in (("before-all", "before every pass"), ("after-all", "after every pass"),
+                            ("after-change", "after a pass only if it changed the IR (alone: "
+                                             "after every pass that changed it)"),
+                            ("after-failure", "after a failing pass only (suppresses the other "
+                                              "after-dumps)"),
+                            ("module-scope", "print the whole module, not just the op the pass "
+                                             "ran on")):
+        dump.add_argument(f"--print-ir-{flag}", f"--mlir-print-ir-{flag}",
+                          dest="print_ir_" + flag.replace("-", "_"), action="store_true",
+                          help=f"print the IR {help_text}" if flag != "module-scope" else help_text)
+    dump.add_argument("--ir-dump-dir", metavar="DIR",
+                      help="write the IR after every pass to DIR/NNN_pass-name.mlir")
+    timing = opt.add_argument_group("timing and statistics (to stderr)")
+    timing.add_argument("--timing", "--mlir-timing", dest="timing", action="store_true",
+                        help="report the wall time of every pass (MLIR's execution time report)")
+    timing.add_argument("--timing-display", "--mlir-timing-display", dest="timing_display",
+                        choices=("list", "tree"), default="list",
+                        help="list: merged by pass and sorted by time; tree: in pipeline order")
+    timing.add_argument("--timing-format", "--mlir-output-format", dest="timing_format",
+                        choices=("text", "json"), default="text", help="timing report format")
+    timing.add_argument("--pass-statistics", "--mlir-pass-statistics", dest="pass_statistics",
+                        action="store_true", help="report each pass's counters")
+
+
+def build_pass_manager(args, context):
+    """The PassManager of `-p` with the instruments the flags ask for; returns (pm, timing)."""
+    from descend.rewrites import DumpIR, PassManager, PipelineError, PrintIR, Timing
+    try:
+        pm = PassManager.parse(args.pass_pipeline or "", context=context)
+    except PipelineError as exc:
+        raise pipeline_error(exc) from None
+    pm.verify_each = args.verify_each
+    printing = {"generic": args.generic, "debuginfo": args.print_debuginfo}
+    before = pass_names(args.print_ir_before, "--print-ir-before")
+    after = pass_names(args.print_ir_after, "--print-ir-after")
+    if (before or after or args.print_ir_before_all or args.print_ir_after_all
+            or args.print_ir_after_change or args.print_ir_after_failure):
+        pm.add_instrument(PrintIR(before=before, after=after, before_all=args.print_ir_before_all,
+                                  after_all=args.print_ir_after_all,
+                                  after_change=args.print_ir_after_change,
+                                  after_failure=args.print_ir_after_failure,
+                                  module_scope=args.print_ir_module_scope, **printing))
+    if args.ir_dump_dir:
+        pm.add_instrument(DumpIR(args.ir_dump_dir, **printing))
+    timing = None
+    if args.timing:
+        timing = pm.add_instrument(Timing(display=args.timing_display, format=args.timing_format))
+    return pm, timing
 
 
 # ---------------------------------------------------------------- input and output
@@ -185,26 +204,47 @@ def make_context(args) -> "descend.Context":
             if args.debug:
                 traceback.print_exc()
             raise UserError(f"cannot load dialect file '{path}': {type(exc).__name__}: {exc}") from None
+    load_pass_plugins(args, context)
     return context
 
 
-def process_chunk(chunk: Chunk, filename: str, split: bool, context, passes, args
+def phase(timing, name: str):
+    """Time a phase of `descend opt` (Parser, Output) when --timing is on."""
+    return timing.time(name) if timing is not None else contextlib.nullcontext()
+
+
+def process_chunk(chunk: Chunk, filename: str, split: bool, context, pm, timing, args
                   ) -> tuple[str | None, list[Diagnostic]]:
     """Parse, verify, run passes and print one chunk: (output or None, diagnostics)."""
+    from descend.rewrites import PassFailure
     options = {"line_offset": chunk.line_offset} if split else {}
     try:
-        module = descend.parse(chunk.text, filename=filename, context=context, **options)
-        for function in passes:
-            function(module)
+        with phase(timing, "Parser"):
+            module = descend.parse(chunk.text, filename=filename, context=context, **options)
+        pm.run(module, context)
+    except PassFailure as exc:
+        # expected-error comments match what the pass said, without the note naming it.
+        return None, exc.original if args.verify_diagnostics and exc.original else exc.diagnostics
     except DiagnosticError as exc:
         return None, exc.diagnostics
-    text = module.print(generic=args.generic, debuginfo=args.print_debuginfo)
+    with phase(timing, "Output"):
+        text = module.print(generic=args.generic, debuginfo=args.print_debuginfo)
     return (text if text.endswith("\n") else text + "\n"), []
 
 
 def run_opt(args) -> int:
     filename = "<stdin>" if args.input == "-" else args.input
-    passes = resolve_pipeline(args.pass_pipeline)
+    if args.debug or args.debug_only:
+        from descend.rewrites import debug
+        debug.enable(args.debug_only.split(",") if args.debug_only
+                     else [*debug.REWRITE_CHANNELS, "inline"])
+    context = make_context(args)
+    if args.list_passes:
+        sys.stdout.write(list_passes())
+        return EXIT_OK
+    pm, timing = build_pass_manager(args, context)
+    if args.print_pipeline:
+        print(pm, file=sys.stderr)
     data = read_input(args.input)
     args.raw_input = data
     try:
@@ -212,12 +252,11 @@ def run_opt(args) -> int:
     except DiagnosticError as exc:
         print_diagnostics(exc.diagnostics)
         return EXIT_DIAGNOSTICS
-    context = make_context(args)
     chunks = split_input_file(text) if args.split_input_file else [Chunk(text, 0)]
     outputs, failed = [], False
     for chunk in chunks:
         output, diagnostics = process_chunk(chunk, filename, args.split_input_file, context,
-                                            passes, args)
+                                            pm, timing, args)
         # Diagnostics use whole-file line numbers: render them against the whole file.
         register_source(filename, text)
         if args.verify_diagnostics:
@@ -228,9 +267,13 @@ def run_opt(args) -> int:
         print_diagnostics(diagnostics)
         failed = failed or bool(diagnostics)
         outputs.append(output or "")
-    if failed and args.output != "-":
-        return EXIT_DIAGNOSTICS  # never leave a partial file behind
-    write_output(args.output, join_outputs(outputs) if args.split_input_file else outputs[0])
+    if not (failed and args.output != "-"):  # never leave a partial file behind
+        with phase(timing, "Output"):
+            write_output(args.output, join_outputs(outputs) if args.split_input_file else outputs[0])
+    if args.pass_statistics:
+        sys.stderr.write(pm.statistics_report())
+    if timing is not None:
+        sys.stderr.write(timing.report())
     return EXIT_DIAGNOSTICS if failed else EXIT_OK
 
 
@@ -244,8 +287,7 @@ def add_opt_parser(subparsers) -> None:
                      help="input IR file ('-' or nothing: stdin)")
     opt.add_argument("-o", "--output", default="-", metavar="OUT",
                      help="output file, written atomically (default: stdout)")
-    opt.add_argument("-p", "--pass-pipeline", metavar="PIPELINE",
-                     help="passes to run: 'builtin.module(verify)' or a bare list 'verify'")
+    add_pass_arguments(opt)
     printing = opt.add_argument_group("printing")
     printing.add_argument("--generic", "--print-op-generic", "--mlir-print-op-generic",
                           dest="generic", action="store_true",
@@ -265,7 +307,10 @@ def add_opt_parser(subparsers) -> None:
     opt.add_argument("--crash-reproducer", metavar="FILE",
                      help="where to write the reproducer on an internal error "
                           "(default: a new descend-reproducer-*.mlir in the temp directory)")
-    opt.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    opt.add_argument("--debug", action="store_true",
+                     help="show tracebacks of internal errors and every debug channel's log")
+    opt.add_argument("--debug-only", metavar="CHANNEL[,CHANNEL]", default="",
+                     help="log only these debug channels (greedy-rewriter, inline, ...)")
     opt.set_defaults(handler=run_opt, raw_input=None)
 
 
@@ -296,6 +341,9 @@ def report_internal_error(exc: BaseException, argv: list[str], args) -> int:
     debug = getattr(args, "debug", False)
     if debug:
         traceback.print_exc()
+    else:
+        for note in getattr(exc, "__notes__", ()):  # e.g. the pass that raised
+            print(f"descend: {note}", file=sys.stderr)
     try:
         if getattr(args, "crash_reproducer", None):
             path = args.crash_reproducer

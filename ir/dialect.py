@@ -68,18 +68,36 @@ class Context:
     def load_dialect_file(self, path: str | Path) -> list[Dialect]:
         """Import a user's Python file and register every Dialect object it defines
         (module-level values, or a `DIALECTS` list)."""
-        path = Path(path)
-        module_name = f"descend_user_dialect_{abs(hash(str(path.resolve())))}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load '{path}' as a Python file")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        found = list(getattr(module, "DIALECTS", []))
-        found += [v for v in vars(module).values() if isinstance(v, Dialect) and v not in found]
+        found = self.register_dialects_in(import_user_file(path))
         if not found:
             raise ImportError(f"'{path}' defines no Dialect")
+        return found
+
+    def register_dialects_in(self, module) -> list[Dialect]:
+        """Register the Dialects a Python module defines (its `DIALECTS` list, then any
+        module-level Dialect value); returns them, possibly none."""
+        found = list(getattr(module, "DIALECTS", []))
+        found += [v for v in vars(module).values() if isinstance(v, Dialect) and v not in found]
         for dialect in found:
             self.register(dialect)
         return found
+
+
+def import_user_file(path: str | Path):
+    """Import a user's Python file as a module. The same file is imported once per process,
+    so a file given both as a dialect and as a pass plugin defines its classes once."""
+    path = Path(path)
+    module_name = f"descend_user_dialect_{abs(hash(str(path.resolve())))}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load '{path}' as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]  # a failed import must not be found next time
+        raise
+    return module

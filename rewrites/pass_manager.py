@@ -41,8 +41,7 @@ class OpPassManager:
             raise PipelineError(
                 f"pass '{pass_.name}' runs on '{pass_.anchor}' ops only, but is nested under "
                 f"'{self.anchor_text}'",
-                notes=(f"write it inside {pass_.anchor}(...), where the pipeline is anchored on "
-                       f"'{pass_.anchor}'",))
+                notes=(f"it belongs directly inside {pass_.anchor}(...)",))
         if not isinstance(pass_, (Pass, OpPassManager)):
             raise TypeError(f"expected a Pass instance or an OpPassManager, got {pass_!r}")
         self.passes.append(pass_)

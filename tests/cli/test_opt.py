@@ -148,10 +148,13 @@ def test_accepted_pipelines(capsys, write, pipeline):
 
 
 def test_unknown_pass(capsys, write):
-    code, out, err = run(capsys, "opt", write(GOOD), "-p", "builtin.module(canonicalize)")
+    code, out, err = run(capsys, "opt", write(GOOD), "-p", "builtin.module(canonicalise)")
     assert code == 1 and out == ""
-    assert err.splitlines()[0] == "descend opt: error: unknown pass 'canonicalize'"
-    assert "available passes: verify" in err
+    lines = err.splitlines()
+    assert lines[0] == "descend opt: error: unknown pass 'canonicalise' (at column 16)"
+    assert lines[1:3] == ["  builtin.module(canonicalise)", "                 ^"]
+    assert "did you mean 'canonicalize'?" in err
+    assert "registered passes: " in err and "cse" in err
 
 
 @pytest.mark.parametrize("pipeline", ["builtin.module(verify", "verify)", "a,,b", "verify{x=1}"])
