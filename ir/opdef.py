@@ -77,6 +77,14 @@ class _ValueGroupDef(FieldDef):
             return group[0] if group else None
         return group
 
+    def span(self, op) -> tuple[int, int]:
+        """(start, size) of this field's values among the op's operands (or results): what
+        a conversion's adaptor needs to read a field from a list of replacement values."""
+        index = self._static_index(op)
+        if index is not None:
+            return index, 1
+        return _segment(op, self._defs(op), self, len(self._values(op)), self.segment_property)
+
 
 class OperandDef(_ValueGroupDef):
     segment_property = "operandSegmentSizes"
