@@ -28,6 +28,11 @@ from .types import FloatType, IndexType, IntegerType, ShapedType, Type, element_
 MAX_CALL_DEPTH = 256
 
 
+class Poison(str):
+    """An `undefined_behavior` reason that names poison (a value that may be anything,
+    LLVM's deferred UB) rather than immediate undefined behaviour such as x / 0."""
+
+
 class UndefinedBehavior(DiagnosticError):
     """An op hit undefined behaviour or produced poison on the values it was given.
 
@@ -39,7 +44,9 @@ class UndefinedBehavior(DiagnosticError):
     def __init__(self, op, reason: str):
         self.op = op
         self.reason = reason
-        super().__init__(op.error(f"has undefined behavior: {reason}").diagnostics)
+        self.poison = isinstance(reason, Poison)
+        what = "produces poison" if self.poison else "has undefined behavior"
+        super().__init__(op.error(f"{what}: {reason}").diagnostics)
 
 
 def as_value(x: Any, t: Type):
@@ -101,9 +108,12 @@ def _reference_parameters(fn) -> tuple[list[str], bool]:
     return cached
 
 
-def evaluate_reference(op, args: Sequence[Any]) -> list:
+def evaluate_reference(op, args: Sequence[Any], refine_poison: bool = False) -> list:
     """Apply `op`'s reference staticmethod to operand values; keyword parameters are filled
-    from properties of the same name, or `result_type` / `result_types`."""
+    from properties of the same name, or `result_type` / `result_types`. Raises
+    UndefinedBehavior where the op's hook says so, except that with `refine_poison` (for
+    folders: any value refines poison, as MLIR's folders assume) poison gives the values
+    the reference computed."""
     fn = type(op).reference
     names, var_kw = _reference_parameters(fn)
     kwargs = {}
@@ -130,8 +140,9 @@ def evaluate_reference(op, args: Sequence[Any]) -> list:
     if check is not None:
         # After computing, so a hook may judge results too (nnan: a NaN result is poison);
         # folders share this path and so never fold an undefined operation.
-        reason = check(args, results)
-        if reason:
+        with np.errstate(all="ignore"):
+            reason = check(args, results)
+        if reason and not (refine_poison and isinstance(reason, Poison)):
             raise UndefinedBehavior(op, reason)
     return results
 

@@ -1,6 +1,8 @@
 """descend.testing: helpers for descend's tests and for users testing their own dialects:
 hypothesis strategies for random IR (`strategies`), structural equality of IR trees
-(`equality`), and MLIR's split-input-file / verify-diagnostics (`diagnostics`).
+(`equality`), MLIR's split-input-file / verify-diagnostics (`diagnostics`), and semantic
+equivalence: random well-typed programs over registered ops (`random_programs`, `sampling`,
+`values`), `assert_equivalent` (`equivalence`) and `check_pass` (`check`).
 
 Names are loaded lazily so that `descend opt` (which uses `diagnostics`) does not need
 hypothesis installed."""
@@ -18,6 +20,14 @@ _EXPORTS = {
     "integer_sets": "strategies", "locations": "strategies", "symbol_refs": "strategies",
     "opaque_bodies": "strategies", "modules": "strategies",
     "find_mlir_opt": "peers",
+    "programs": "random_programs", "inputs_for": "random_programs", "op_classes": "random_programs",
+    "type_palettes": "random_programs",
+    "sample_op": "sampling", "OpSampler": "sampling", "NoInstance": "sampling",
+    "can_sample": "sampling", "SCALAR_TYPES": "sampling",
+    "values_of": "values", "scalar_values": "values", "format_value": "values",
+    "assert_equivalent": "equivalence", "UndefinedBehavior": "equivalence",
+    "equivalence_report": "equivalence",
+    "check_pass": "check", "as_transform": "check",
 }
 
 __all__ = sorted(_EXPORTS)

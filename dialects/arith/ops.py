@@ -22,12 +22,14 @@ from .attrs import (CMPF_PREDICATES, CMPF_SYNTAX, CMPI_PREDICATES, CMPI_SYNTAX, 
 # ---- shared machinery ----------------------------------------------------------------------
 
 def fold_constants(op: Operation):
-    """Evaluate `op` when every operand is a constant: the folder every pure arith op shares."""
+    """Evaluate `op` when every operand is a constant: the folder every pure arith op shares.
+    Poison folds to the wrapped value (any value refines it); undefined behaviour such as a
+    division by zero does not fold."""
     values = [constant_of(v) for v in op._operands]
     if not values or any(v is None for v in values):
         return None
     try:
-        (out,) = evaluate_reference(op, values)
+        (out,) = evaluate_reference(op, values, refine_poison=True)
         return value_to_attr(out, op.results[0].type)
     except Exception:  # noqa: BLE001 - a folder that cannot evaluate simply does not fold
         return None
@@ -166,6 +168,12 @@ class ConstantOp(Operation):
 
     def fold(self):
         return self.value
+
+    @classmethod
+    def sample_operation(cls, s) -> "ConstantOp":
+        """descend.testing's hook: a constant of a type on offer, edge values likely."""
+        t = s.type(IntegerOrIndexLike | FloatLike)
+        return cls.build(value=value_to_attr(s.constant(t), t))
 
     def interpret(self, interp, args):
         from ..numeric import attr_to_value

@@ -1,6 +1,6 @@
 """arith: where MLIR's semantics (LLVM's, which arith follows) say an op is undefined or
 produces poison. Each function here becomes an op's `undefined_behavior(args, results)`
-hook and returns the reason as text, or None; the interpreter then raises
+hook and returns the reason as text (a Poison for poison), or None; the interpreter raises
 UndefinedBehavior (ir/interpreter.py) rather than passing on what numpy happened to give.
 
 The references stay total numpy functions (division by zero gives 0 there): the hooks
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...ir.interpreter import Poison
 from ..numeric import signed, unsigned, width_of
 
 
@@ -51,7 +52,7 @@ def division(signed_division: bool):
 def _shift_amount(self, args) -> str | None:
     width = width_of(self.lhs.type)
     if np.any(np.asarray(unsigned(args[1])).astype(np.uint64) >= width):
-        return f"shift amount is not less than the bit width ({width}): poison"
+        return Poison(f"shift amount is not less than the bit width ({width})")
     return None
 
 
@@ -62,9 +63,9 @@ def _overflow(self, exact_signed, exact_unsigned) -> str | None:
         return None
     width = width_of(self.results[0].type)
     if flags.has("nsw") and _outside(exact_signed(), _signed_range(width)):
-        return "signed overflow despite nsw: poison"
+        return Poison("signed overflow despite nsw")
     if flags.has("nuw") and _outside(exact_unsigned(), _unsigned_range(width)):
-        return "unsigned overflow despite nuw: poison"
+        return Poison("unsigned overflow despite nuw")
     return None
 
 
@@ -107,7 +108,7 @@ def float_to_int(signed_result: bool):
         whole = np.trunc(x)
         # high + 1 is a power of two, exact in f64, where high itself may round up.
         if np.any(~np.isfinite(x) | (whole < low) | (whole >= float(high + 1))):
-            return f"{'signed' if signed_result else 'unsigned'} conversion out of range: poison"
+            return Poison(f"{'signed' if signed_result else 'unsigned'} conversion out of range")
         return None
     return undefined_behavior
 
@@ -123,7 +124,7 @@ def fastmath(self, args, results):
         if x.dtype.kind != "f":
             continue
         if flags.has("nnan") and np.any(np.isnan(x)):
-            return "NaN operand or result despite nnan: poison"
+            return Poison("NaN operand or result despite nnan")
         if flags.has("ninf") and np.any(np.isinf(x)):
-            return "infinite operand or result despite ninf: poison"
+            return Poison("infinite operand or result despite ninf")
     return None

@@ -62,9 +62,20 @@ def test_defined_neighbours_still_compute(body, types, result, inputs, expected)
     assert run(body, types, result, *inputs) == expected
 
 
-def test_folders_do_not_fold_undefined_operations():
+def test_folders_do_not_fold_a_division_by_zero():
     module = descend.parse("func.func @main() -> i32 {\n  %a = arith.constant 1 : i32\n"
                            "  %z = arith.constant 0 : i32\n  %0 = arith.divui %a, %z : i32\n"
                            "  return %0 : i32\n}")
     div = [op for op in module.walk() if op.name == "arith.divui"][0]
     assert div.fold() is None
+
+
+def test_poison_folds_to_the_wrapped_value_but_division_by_zero_does_not_fold():
+    module = descend.parse("func.func @main() -> (i8, i8) {\n  %a = arith.constant 127 : i8\n"
+                           "  %z = arith.constant 0 : i8\n  %0 = arith.addi %a, %a overflow<nsw> : i8\n"
+                           "  %1 = arith.divsi %a, %z : i8\n  return %0, %1 : i8, i8\n}")
+    add, div = [op for op in module.walk() if op.name in ("arith.addi", "arith.divsi")]
+    assert add.fold().value == -2 and div.fold() is None
+    with pytest.raises(UndefinedBehavior, match="'arith.addi' op produces poison: signed overflow") as info:
+        descend.interpret(module, "main", [])
+    assert info.value.poison
