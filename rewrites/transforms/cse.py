@@ -46,6 +46,23 @@ def _is_isolated(cls: type) -> bool:
     return answer
 
 
+def _key(op: Operation) -> tuple:
+    """What makes two pure ops the same expression."""
+    properties = op.properties
+    attributes = op.attributes
+    results = op.results
+    return (op.name, tuple(op._operands),
+            tuple(properties.items()) if properties else (),
+            tuple(attributes.items()) if attributes else (),
+            (results[0].type,) if len(results) == 1 else tuple([r.type for r in results]))
+
+
+def _erase(op: Operation) -> None:
+    """Erase an op known to be unused and without regions (cheaper than Operation.erase)."""
+    op.detach()
+    op.drop_operand_uses()
+
+
 def _has_ssa_dominance(op: Operation) -> bool:
     return op.definition is not None and not op.has_trait(GraphRegions)
 
@@ -89,10 +106,31 @@ class _Driver:
     def _pop(self, mark: int) -> None:
         log = self.log
         if len(log) > mark:
-            known = self.known
+            pop = self.known.pop
             for key in log[mark:]:
-                del known[key]
+                pop(key, None)  # erase_dead may have taken it out already
             del log[mark:]
+
+    def erase_dead(self, op: Operation) -> None:
+        """Erase a dead op, then the producers it kept alive that are already in the table
+        (so one run reaches what a second would: cse is idempotent). Only table entries are
+        followed: they precede the walk's position, so erasing them cannot disturb it."""
+        known = self.known
+        stack = [op]
+        while stack:
+            dead = stack.pop()
+            operands = dead._operands
+            _erase(dead)
+            self.erased += 1
+            for value in operands:
+                producer = value.defining_op
+                if (producer is None or producer.parent is None or producer.regions
+                        or any(r.uses for r in producer.results) or not _is_candidate(type(producer))):
+                    continue
+                key = _key(producer)
+                if known.get(key) is producer:
+                    del known[key]
+                    stack.append(producer)
 
     def block(self, block, ssa: bool) -> None:
         known = self.known
@@ -126,17 +164,11 @@ class _Driver:
                 op = following
                 continue
             results = op.results
-            if not any(result.uses for result in results):
-                op.erase()
-                self.erased += 1
+            if not (results[0].uses if len(results) == 1 else any(r.uses for r in results)):
+                self.erase_dead(op)
                 op = following
                 continue
-            properties = op.properties
-            attributes = op.attributes
-            key = (op.name, tuple(op._operands),
-                   tuple(properties.items()) if properties else (),
-                   tuple(attributes.items()) if attributes else (),
-                   tuple([result.type for result in results]))
+            key = _key(op)
             existing = known.get(key)
             if existing is None:
                 known[key] = op
@@ -146,7 +178,7 @@ class _Driver:
             elif visited is None:
                 for old, new in zip(results, existing.results):
                     old.replace_all_uses_with(new)
-                op.erase()
+                _erase(op)
                 self.replaced += 1
             else:
                 # Graph region: a user seen already is keyed in the table; leave it alone.

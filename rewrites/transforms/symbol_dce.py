@@ -25,7 +25,11 @@ from ..passes import Pass, register_pass
 
 
 def is_symbol(op: Operation) -> bool:
-    return op.definition is not None and op.has_trait(Symbol)
+    """A registered op that defines a symbol: the Symbol trait, or a `sym_name` on an op
+    whose name is optional (a named builtin.module, MLIR's OptionalSymbol)."""
+    if op.definition is None:
+        return False
+    return op.has_trait(Symbol) or isinstance(op.properties.get("sym_name"), StringAttr)
 
 
 def is_symbol_table(op: Operation) -> bool:
