@@ -148,8 +148,11 @@ class OpSampler:
         return _unique(element_type_of(t) for t in self.universe + self.fallback)
 
     def types(self, spec=None) -> list[Type]:
-        """The types on offer that `spec` (a type, constraint or class) accepts; the
-        fallback types only when none of those does."""
+        """The operand types on offer that `spec` (a type, constraint or class) accepts;
+        the fallback types only when none of those does. Without `new_value`, only the
+        types of available values can be had."""
+        if self.new_value is None and self.fixed is None:
+            return _unique(v.type for v in self.available if _accepts(spec, v.type))
         found = [t for t in self.universe if _accepts(spec, t)]
         return found or [t for t in self.fallback if _accepts(spec, t)]
 
