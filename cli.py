@@ -314,6 +314,88 @@ def add_opt_parser(subparsers) -> None:
     opt.set_defaults(handler=run_opt, raw_input=None)
 
 
+# ---------------------------------------------------------------- descend check-rules
+
+
+def run_check_rules(args) -> int:
+    """Check every rule of a `.rules` file on random instances (descend.testing.check_rule);
+    stop at the first rule that changes results, printing its shrunk counterexample."""
+    import random
+    try:
+        from descend.testing.rules import RuleCheckFailure, RuleUnchecked, check_rule
+    except ImportError as exc:
+        raise UserError(f"check-rules needs hypothesis ({exc.name} is missing)",
+                        "install descend with its test extra: pip install 'descend[test]'") from None
+    from descend.rewrites import load_rules
+    from descend.rewrites.plugins import load_plugin
+    context = descend.Context()
+    for path in args.load_pass_plugin:  # before the rules: they may name its functions
+        try:
+            load_plugin(path, context)
+        except OSError as exc:
+            raise UserError(f"cannot read pass plugin '{path}': {exc.strerror or exc}") from None
+        except Exception as exc:  # the user's own Python code failed
+            if args.debug:
+                traceback.print_exc()
+            raise UserError(f"cannot load pass plugin '{path}': {type(exc).__name__}: {exc}") from None
+    try:
+        rules = load_rules(args.rules, context=context)
+    except DiagnosticError as exc:
+        print_diagnostics(exc.diagnostics)
+        return EXIT_DIAGNOSTICS
+    seed = args.seed if args.seed is not None else random.randrange(1 << 32)
+    selected = [rule for rule in rules if not args.rule or rule.name in args.rule]
+    for name in set(args.rule) - {rule.name for rule in rules}:
+        raise UserError(f"no rule named '{name}' in '{args.rules}'")
+    for rule in selected:
+        try:
+            result = check_rule(rule, examples=args.examples, seed=seed, context=context,
+                                allow_unchecked=args.allow_unchecked)
+        except RuleCheckFailure as exc:
+            print(f"FAIL {rule.name}", flush=True)
+            print(exc.report)
+            print(f"(found with --seed {seed})")
+            print_diagnostics([Diagnostic("error", rule.location, f"rule '{rule.name}' changes results: "
+                                          f"{exc.report.split(chr(10), 1)[0]}", width=len(rule.name))])
+            return EXIT_DIAGNOSTICS
+        except RuleUnchecked as exc:
+            print(f"FAIL {rule.name} (could not be checked)", flush=True)
+            message = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
+            print_diagnostics([Diagnostic("error", rule.location, f"rule '{rule.name}' {message}",
+                                          width=len(rule.name))])
+            return EXIT_DIAGNOSTICS
+        if result.checked:
+            print(f"ok   {rule.name} ({result.examples} example{'s' if result.examples != 1 else ''})",
+                  flush=True)
+        else:
+            print(f"skip {rule.name} (no instance could be made; --allow-unchecked)", flush=True)
+    return EXIT_OK
+
+
+def add_check_rules_parser(subparsers) -> None:
+    check = subparsers.add_parser(
+        "check-rules", allow_abbrev=False,
+        help="check that every rule of a .rules file preserves results on random instances",
+        description="For each rule, build random well-typed instances of its match pattern, "
+                    "apply the rule, and compare the interpreted results before and after on "
+                    "random inputs. Exits 1 at the first rule that changes results, printing "
+                    "the shrunk counterexample as IR with the inputs that expose it.")
+    check.add_argument("rules", metavar="FILE.rules", help="the rule file to check")
+    check.add_argument("--examples", type=int, default=100, metavar="N",
+                       help="instances to check per rule (default: 100)")
+    check.add_argument("--seed", type=int, metavar="S",
+                       help="make the search repeatable (default: a random seed, printed on failure)")
+    check.add_argument("--rule", action="append", default=[], metavar="NAME",
+                       help="check only this rule (repeatable)")
+    check.add_argument("--load-pass-plugin", action="append", default=[], metavar="FILE.py",
+                       help="import a Python file first: its constraint and builder functions, "
+                            "type classes and dialects (repeatable)")
+    check.add_argument("--allow-unchecked", action="store_true",
+                       help="do not fail on a rule no random instance satisfies")
+    check.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    check.set_defaults(handler=run_check_rules)
+
+
 # ---------------------------------------------------------------- errors and main
 
 
@@ -376,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"descend {descend.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_opt_parser(subparsers)
+    add_check_rules_parser(subparsers)
     return parser
 
 

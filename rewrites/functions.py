@@ -73,16 +73,19 @@ def is_constant_value(value) -> bool:
 
 
 def splat_equals(value: Value, k) -> bool:
-    """Is `value` a constant whose every element equals k? -0.0 is not 0.0 (x + -0.0 == x
-    holds for every float x, x + 0.0 does not), and NaN equals nothing."""
+    """Is `value` a constant whose every element equals k? Integers are signless: k is
+    taken modulo 2^width (-1 matches `true : i1` and `255 : i8`). -0.0 is not 0.0
+    (x + -0.0 == x holds for every float x, x + 0.0 does not), and NaN equals nothing."""
     c = constant_value(value)
     if c is None:
         return False
     c = np.asarray(c)
-    if c.dtype == np.bool_:
-        c = c.astype(np.int64)
-    if c.dtype.kind in "iu" and isinstance(k, float) and not float(k).is_integer():
-        return False
+    if c.dtype == np.bool_ or c.dtype.kind in "iu":
+        if isinstance(k, float) and not float(k).is_integer():
+            return False
+        width = 1 if c.dtype == np.bool_ else c.dtype.itemsize * 8
+        bits = int(k) & ((1 << width) - 1)
+        k = bool(bits) if c.dtype == np.bool_ else np.array(bits, dtype=np.uint64).astype(c.dtype)
     try:
         if not bool(np.all(c == k)):
             return False

@@ -239,7 +239,11 @@ class _RuleCompiler:
         name = str(name_token)
         table, kind = (CONSTRAINTS, "constraint") if mode == WHERE else (BUILDERS, "builder")
         if name not in table:
-            raise self.fail(name_token, _unknown(kind + " function", name, table))
+            decorator = "@constraint_function" if mode == WHERE else "@builder_function"
+            raise error(_loc(self.filename, name_token), _unknown(kind + " function", name, table),
+                        len(name_token), [note(None, f"register it in Python with {decorator}(\"{name}\") "
+                                                     f"in a file loaded before the rules "
+                                                     f"(--load-pass-plugin FILE.py)")])
         args = []
         for arg in (e for e in _trees(tree) if e.data == "expr"):
             args.append(self.expr(arg, mode, allow=(VALUE, ATTRIBUTE, TYPE)))

@@ -2,7 +2,8 @@
 hypothesis strategies for random IR (`strategies`), structural equality of IR trees
 (`equality`), MLIR's split-input-file / verify-diagnostics (`diagnostics`), and semantic
 equivalence: random well-typed programs over registered ops (`random_programs`, `sampling`,
-`values`), `assert_equivalent` (`equivalence`) and `check_pass` (`check`).
+`values`), `assert_equivalent` (`equivalence`), `check_pass` (`check`) and `check_rule`
+(`rules`, on random instances of a rule's own match tree: `rule_instances`).
 
 Names are loaded lazily so that `descend opt` (which uses `diagnostics`) does not need
 hypothesis installed."""
@@ -28,6 +29,8 @@ _EXPORTS = {
     "assert_equivalent": "equivalence", "UndefinedBehavior": "equivalence",
     "equivalence_report": "equivalence",
     "check_pass": "check", "as_transform": "check",
+    "check_rule": "rules", "check_rules": "rules", "RuleCheck": "rules",
+    "RuleCheckFailure": "rules", "RuleUnchecked": "rules",
 }
 
 __all__ = sorted(_EXPORTS)
