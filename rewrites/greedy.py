@@ -196,7 +196,7 @@ class GreedyDriver(RewriteListener):
 
     def _process(self, budget: int, track_after: int) -> Diagnostic | None:
         stack, members, rewriter, result = self._stack, self._members, self.rewriter, self.result
-        for_op_name = self.patterns.for_op_name
+        for_op = self.patterns.for_op
         fold, remove_dead, debug = self.fold, self.remove_dead, self.debug
         folder = self.folder
         self._iteration_fired = fired_now = Counter()
@@ -233,7 +233,7 @@ class GreedyDriver(RewriteListener):
                     else:
                         rewriter.replace_op(op, folded)
                     continue
-            patterns = for_op_name(op.name)
+            patterns = for_op(op)
             if not patterns:
                 continue
             signature = (self._lineage.get(op, id(op)), _signature(op)) if seen is not None else None

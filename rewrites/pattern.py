@@ -24,6 +24,10 @@ class RewritePattern:
     root: ClassVar[str | None] = None
     benefit: int = 1
     name: str = ""
+    # What must produce operand #0 for the pattern to have a chance: an op name, CONSTANT,
+    # or None (anything). Declarative rules set it from their match tree; the index uses it
+    # to skip patterns whose first operand cannot match, as MLIR's PDL matcher tree does.
+    first_operand: str | None = None
 
     def __init__(self, name: str | None = None, benefit: int | None = None):
         if name is not None:
@@ -49,6 +53,9 @@ def _kebab(class_name: str) -> str:
     return "".join(out).removesuffix("-pattern")
 
 
+CONSTANT = "<constant>"
+
+
 class PatternSet:
     """Patterns indexed by root op name, each list sorted by decreasing benefit, so a driver
     looks at only the patterns that can match an op: with 1,000 patterns over 100,000 ops the
@@ -59,6 +66,8 @@ class PatternSet:
         self._by_root: dict[str, tuple[RewritePattern, ...]] = {}
         self._any: tuple[RewritePattern, ...] = ()
         self._cache: dict[str, tuple[RewritePattern, ...]] = {}
+        self._by_producer: dict[str, dict] = {}  # root -> {first-operand key: patterns}
+        self._producer_cache: dict[tuple, tuple[RewritePattern, ...]] = {}
         self.extend(patterns)
 
     def add(self, pattern: RewritePattern) -> "PatternSet":
@@ -101,6 +110,28 @@ class PatternSet:
         self._by_root = {k: tuple(sorted(v, key=lambda p: -p.benefit)) for k, v in by_root.items()}
         self._any = tuple(sorted(anywhere, key=lambda p: -p.benefit))
         self._cache = {}
+        self._producer_cache = {}
+        self._by_producer = {root: {} for root, found in self._by_root.items()
+                             if any(p.first_operand is not None for p in found)}
+
+    def for_op(self, op) -> tuple[RewritePattern, ...]:
+        """The patterns that can match `op`, best benefit first: those rooted at its name
+        whose first-operand requirement the producer of its operand #0 meets."""
+        name = op.name
+        if name not in self._by_producer:
+            found = self._cache.get(name)
+            return found if found is not None else self.for_op_name(name)
+        operands = op._operands
+        producer = operands[0].defining_op if operands else None
+        key = (name, producer.name if producer is not None else None)
+        found = self._producer_cache.get(key)
+        if found is None:
+            constant = producer is not None and _is_constant_class(type(producer))
+            found = tuple(p for p in self.for_op_name(name)
+                          if p.first_operand is None or p.first_operand == key[1]
+                          or (constant and p.first_operand == CONSTANT))
+            self._producer_cache[key] = found
+        return found
 
     def for_op_name(self, name: str) -> tuple[RewritePattern, ...]:
         """The patterns to try on an op named `name`, best benefit first."""
@@ -127,6 +158,11 @@ class PatternSet:
 
     def __repr__(self) -> str:
         return f"<PatternSet {len(self.patterns)} patterns>"
+
+
+def _is_constant_class(cls) -> bool:
+    from descend.ir import ConstantLike
+    return cls.definition is not None and cls.has_trait(ConstantLike)
 
 
 def as_pattern_set(patterns: "PatternSet | RewritePattern | Sequence | None") -> PatternSet:

@@ -15,7 +15,7 @@ from descend.ir import Attribute, ConstantLike, Operation, Type, Value
 
 from .declarative import Call, Const, OpTree, Rule, RuleError, TypeVar, Var, bound_names
 from .functions import BUILDERS, CONSTRAINTS, TYPE_CLASSES, splat_equals
-from .pattern import RewritePattern
+from .pattern import CONSTANT, RewritePattern
 
 Matcher = Callable[[Value, dict], "str | None"]
 
@@ -247,6 +247,11 @@ class DeclarativePattern(RewritePattern):
         super().__init__(name=rule.name, benefit=rule.benefit)
         self.rule = rule
         self.root = rule.match.name
+        first = rule.match.operands[0] if rule.match.operands else None
+        if isinstance(first, OpTree):
+            self.first_operand = first.name
+        elif isinstance(first, Const):
+            self.first_operand = CONSTANT
         bound = bound_names(rule.match)
         for name in _used_names(rule.replace) | {n for c in rule.where for n in _used_names(c)}:
             if name not in bound:

@@ -34,8 +34,9 @@ def _balanced(depth: int, opening: str = "<[({") -> str:
 def _parser() -> Lark:
     grammar = resources.files("descend.rewrites").joinpath("rules.lark").read_text()
     grammar = grammar.replace("@BALANCED@", _balanced(4)).replace("@ANGLE@", _balanced(4, "<"))
+    from descend.parser.parser import grammar_cache_file
     return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=True)
+                maybe_placeholders=True, cache=grammar_cache_file(grammar))
 
 
 def parse_rules(text: str, filename: str = "<rules>", context=None, name: str | None = None) -> RuleSet:

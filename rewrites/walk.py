@@ -52,7 +52,7 @@ def apply_once(op: Operation, patterns, *, context=None, order: str = "pre",
     for target in targets:
         if target.parent is None:
             continue  # erased by an earlier rewrite
-        for pattern in patterns.for_op_name(target.name):
+        for pattern in patterns.for_op(target):
             rewriter.insertion_point = InsertionPoint(target.parent, target)
             rewriter.location = target.location
             rewriter.current_op = target
