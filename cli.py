@@ -85,6 +85,8 @@ def add_pass_arguments(opt) -> None:
                              "bare list 'canonicalize,cse'")
     passes.add_argument("--load-pass-plugin", action="append", default=[], metavar="FILE.py",
                         help="register the passes and dialects a Python file defines (repeatable)")
+    passes.add_argument("--rules", action="append", default=[], metavar="FILE.rules",
+                        help="load a rule file; `apply-rules` applies every loaded file (repeatable)")
     passes.add_argument("--list-passes", action="store_true",
                         help="list every registered pass with its options, then exit")
     passes.add_argument("--print-pipeline", "--dump-pass-pipeline", dest="print_pipeline",
@@ -205,7 +207,20 @@ def make_context(args) -> "descend.Context":
                 traceback.print_exc()
             raise UserError(f"cannot load dialect file '{path}': {type(exc).__name__}: {exc}") from None
     load_pass_plugins(args, context)
+    load_rule_files(args, context)
     return context
+
+
+def load_rule_files(args, context) -> None:
+    """`--rules FILE`: parse each file (after plugins, whose functions rules may name) and
+    hand it to `apply-rules`. Rule-file errors are located diagnostics (DiagnosticError)."""
+    from descend.rewrites import load_rules
+    from descend.rewrites.transforms.apply_rules import register_rules
+    for path in getattr(args, "rules", None) or []:
+        try:
+            register_rules(load_rules(path, context=context))
+        except OSError as exc:
+            raise UserError(f"cannot read rule file '{path}': {exc.strerror or exc}") from None
 
 
 def phase(timing, name: str):
@@ -234,11 +249,16 @@ def process_chunk(chunk: Chunk, filename: str, split: bool, context, pm, timing,
 
 def run_opt(args) -> int:
     filename = "<stdin>" if args.input == "-" else args.input
-    if args.debug or args.debug_only:
+    if args.debug or args.debug_only or args.debug_rewrites:
         from descend.rewrites import debug
         debug.enable(args.debug_only.split(",") if args.debug_only
+                     else debug.REWRITE_CHANNELS if not args.debug
                      else [*debug.REWRITE_CHANNELS, "inline"])
-    context = make_context(args)
+    try:
+        context = make_context(args)
+    except DiagnosticError as exc:
+        print_diagnostics(exc.diagnostics)
+        return EXIT_DIAGNOSTICS
     if args.list_passes:
         sys.stdout.write(list_passes())
         return EXIT_OK
@@ -309,6 +329,8 @@ def add_opt_parser(subparsers) -> None:
                           "(default: a new descend-reproducer-*.mlir in the temp directory)")
     opt.add_argument("--debug", action="store_true",
                      help="show tracebacks of internal errors and every debug channel's log")
+    opt.add_argument("--debug-rewrites", action="store_true",
+                     help="log every fold, rewrite and near miss of the rewrite drivers to stderr")
     opt.add_argument("--debug-only", metavar="CHANNEL[,CHANNEL]", default="",
                      help="log only these debug channels (greedy-rewriter, inline, ...)")
     opt.set_defaults(handler=run_opt, raw_input=None)

@@ -3,9 +3,10 @@
 `descend opt --load-pass-plugin my_pass.py` calls `load_plugin`: the file is imported
 (once per process, shared with --load-dialect), every Pass subclass with a name and every
 `@function_pass` defined in it is registered, and every Dialect in it is registered in
-the context. What else a plugin may carry (rule sets) is collected by whoever extends
-`load_plugin`; the returned `Plugin` says what was found, so the CLI can tell the user
-when a file brought nothing.
+the context, and its rule sets (a `RULES` list or module-level RuleSets) go to
+`apply-rules`; constraint and builder functions register themselves through their
+decorators when the file is imported. The returned `Plugin` says what was found, so the CLI
+can tell the user when a file brought nothing.
 """
 
 from __future__ import annotations
@@ -56,4 +57,22 @@ def load_plugin(path: str | Path, context: Context) -> Plugin:
         register_pass(cls)
         plugin.passes.append(cls)
     plugin.dialects = context.register_dialects_in(module)
+    plugin.rules = plugin_rule_sets(module)
+    from .transforms.apply_rules import register_rules
+    for rule_set in plugin.rules:
+        register_rules(rule_set)
     return plugin
+
+
+def plugin_rule_sets(module: ModuleType) -> list:
+    """The rule sets a plugin brings: its `RULES` list (RuleSets, or Rules collected into
+    one set), then every module-level RuleSet; `apply-rules` applies them."""
+    from .declarative import Rule, RuleSet
+    found: list = []
+    listed = list(getattr(module, "RULES", []) or [])
+    loose = [item for item in listed if isinstance(item, Rule)]
+    found += [item for item in listed if isinstance(item, RuleSet)]
+    if loose:
+        found.append(RuleSet(Path(module.__file__ or "plugin").stem, loose))
+    found += [v for v in vars(module).values() if isinstance(v, RuleSet) and v not in found]
+    return found
