@@ -2,6 +2,15 @@
 drivers that apply them (greedy to a fixed point, walk once, dialect conversion), and the
 pass manager with the generic passes."""
 
+from .conversion import (Conversion, ConversionError, ConversionResult, LegalizationFailure,
+                         apply_full_conversion, apply_partial_conversion)
+from .conversion_pattern import (CallConversion, ConversionPattern, FunctionSignatureConversion,
+                                 OpAdaptor, OperandConversion, TypeConversionPattern,
+                                 function_type_conversion_patterns)
+from .conversion_rewriter import ConversionRewriter
+from .conversion_target import ConversionTarget, Legality
+from .reconcile_casts import reconcile_unrealized_casts
+from .type_converter import TypeConverter
 from .declarative import (Call, Const, OpTree, Rule, RuleError, RuleSet, TypeVar, Var, call, const,
                           native, op, splat, tvar, var, vars_)
 from .functions import (BUILDERS, CONSTRAINTS, TYPE_CLASSES, builder_function, constant_value,

@@ -29,6 +29,7 @@ from descend.ir.diagnostics import Diagnostic, DiagnosticError, note
 from .conversion_pattern import ConversionPattern, OpAdaptor
 from .conversion_rewriter import ConversionRewriter
 from .conversion_target import ILLEGAL, LEGAL, ConversionTarget, Legality
+from .debug import channel
 from .pattern import as_pattern_set
 from .rewriter import RewriteListener
 from .type_converter import TypeConverter
@@ -310,6 +311,8 @@ def _run(op, target, patterns, type_converter, context, full, max_depth, debug, 
     if context is None:
         from .context import default_context
         context = default_context()
+    if debug is None:
+        debug = channel("dialect-conversion")  # --debug-only=dialect-conversion
     driver = ConversionDriver(op, target, patterns, type_converter=type_converter, context=context,
                               full=full, max_depth=max_depth, debug=debug)
     return driver.run(raise_on_failure=raise_on_failure)
@@ -369,3 +372,15 @@ class Conversion:
               raise_on_failure: bool = True) -> ConversionResult:
         return _run(op, self.target, self.pattern_set, self.type_converter, context, self.full,
                     DEFAULT_MAX_DEPTH, debug, raise_on_failure)
+
+    def as_pass(self, summary: str = "", register: bool = True):
+        """A pass class named after this conversion (`descend opt -p lower-toy-to-arith`),
+        registered unless `register=False`; a failed conversion fails the pass."""
+        from .passes import function_pass
+        conversion = self
+
+        def run(op, ctx):
+            conversion.apply(op, ctx)
+        run.__name__ = self.name.replace("-", "_")
+        run.__doc__ = summary or f"Dialect conversion '{self.name}' ({'full' if self.full else 'partial'})."
+        return function_pass(self.name, register=register)(run)

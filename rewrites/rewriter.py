@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from descend.ir import Builder, InsertionPoint, Operation, Value
+from descend.ir import UNKNOWN, Builder, InsertionPoint, Operation, Value
 
 
 class RewriteListener:
@@ -51,6 +51,8 @@ class PatternRewriter(Builder):
     def insert(self, op: Operation) -> Operation:
         if self.insertion_point is None:
             raise ValueError("PatternRewriter has no insertion point")
+        if self.location is not None and op.location is UNKNOWN:
+            op.location = self.location  # as Builder.insert: new ops inherit the rewritten op's location
         self.insertion_point.insert(op)
         self.listener.notify_op_inserted(op)
         return op
