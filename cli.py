@@ -382,9 +382,10 @@ def run_check_rules(args) -> int:
             return EXIT_DIAGNOSTICS
         except RuleUnchecked as exc:
             print(f"FAIL {rule.name} (could not be checked)", flush=True)
-            message = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
-            print_diagnostics([Diagnostic("error", rule.location, f"rule '{rule.name}' {message}",
-                                          width=len(rule.name))])
+            notes = [Diagnostic("note", None, f"rejected: {reason}") for reason in exc.reasons]
+            notes.append(Diagnostic("note", None, exc.advice))
+            print_diagnostics([Diagnostic("error", rule.location, f"rule '{rule.name}' {exc.summary}",
+                                          notes, width=len(rule.name))])
             return EXIT_DIAGNOSTICS
         if result.checked:
             print(f"ok   {rule.name} ({result.examples} example{'s' if result.examples != 1 else ''})",

@@ -20,13 +20,14 @@ rejected, unless `allow_unchecked=True`."""
 from __future__ import annotations
 
 from collections import Counter
+from random import Random
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
+from hypothesis import HealthCheck, Phase, Verbosity, find, given, reject, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from descend.ir import DiagnosticError, InsertionPoint, verify
 from descend.rewrites.declarative import Rule
@@ -41,8 +42,8 @@ __all__ = ["check_rule", "check_rules", "RuleCheck", "RuleCheckFailure", "RuleUn
 
 # Instances tried per hypothesis example before it is rejected.
 ATTEMPTS_PER_EXAMPLE = 8
-# Instances tried in all before a rule none of them satisfied is declared unchecked.
-GIVE_UP_AFTER = 400
+# Examples the preflight search tries before a rule is declared impossible to instantiate.
+PREFLIGHT_EXAMPLES = 40
 
 
 @dataclass
@@ -77,12 +78,14 @@ class RuleUnchecked(AssertionError):
 
     def __init__(self, result: RuleCheck, attempts: int):
         self.result = result
-        reasons = "\n".join(f"  {count} x {reason}" for reason, count in result.reasons.most_common(4))
-        super().__init__(
-            f"rule '{result.rule.name}'{_where(result.rule)} could not be checked: none of "
-            f"{attempts} random instances of its match tree satisfied it. Most common reasons:\n"
-            f"{reasons or '  (none recorded)'}\nRestrict fewer types or constraints, or pass "
-            f"allow_unchecked=True (--allow-unchecked) to accept that.")
+        self.summary = (f"could not be checked: none of {attempts} random instances of its "
+                        f"match tree satisfied it")
+        self.reasons = [f"{count} x {reason}" for reason, count in result.reasons.most_common(4)]
+        self.advice = ("restrict fewer types or constraints, or pass allow_unchecked=True "
+                       "(--allow-unchecked) to accept that")
+        reasons = "\n".join(f"  {line}" for line in self.reasons) or "  (none recorded)"
+        super().__init__(f"rule '{result.rule.name}'{_where(result.rule)} {self.summary}. Most "
+                         f"common reasons:\n{reasons}\n{self.advice[0].upper()}{self.advice[1:]}.")
 
 
 def _where(rule: Rule) -> str:
@@ -102,6 +105,20 @@ def _apply_at_root(pattern, root, context) -> bool:
     return pattern.match_and_rewrite(root, rewriter)
 
 
+def _can_instantiate(instances, seed: int | None) -> bool:
+    """Whether some instance can be drawn at all: a quick search first, so that a rule no
+    instance satisfies is reported in a fraction of a second rather than after hypothesis
+    has exhausted its budget of rejected examples."""
+    search = settings(max_examples=PREFLIGHT_EXAMPLES, deadline=None, database=None,
+                      suppress_health_check=list(HealthCheck), phases=[Phase.generate],
+                      verbosity=Verbosity.quiet)
+    try:
+        find(instances, lambda instance: instance is not None, settings=search, random=Random(seed))
+    except (NoSuchExample, Unsatisfiable):
+        return False
+    return True
+
+
 def check_rule(rule: Rule, examples: int = 100, seed: int | None = None, context=None, *,
                allow_unchecked: bool = False, derandomize: bool = False) -> RuleCheck:
     """Check `rule` on up to `examples` random instances of its match tree. Raises
@@ -116,6 +133,24 @@ def check_rule(rule: Rule, examples: int = 100, seed: int | None = None, context
     result = RuleCheck(rule)
     attempts = [0]
 
+    @st.composite
+    def rule_instances(draw, or_none: bool = False):
+        palette = draw(rule_palettes(rule, context), label="types")
+        for _ in range(ATTEMPTS_PER_EXAMPLE):
+            attempts[0] += 1
+            try:
+                return build_instance(draw, rule, pattern, palette, context)
+            except NoInstance as exc:
+                result.rejected += 1
+                result.reasons[_short(str(exc))] += 1
+        return None if or_none else reject()
+
+    instances = rule_instances()
+    if not _can_instantiate(rule_instances(or_none=True), seed):
+        if allow_unchecked:
+            return result
+        raise RuleUnchecked(result, attempts[0])
+
     @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None,
               report_multiple_bugs=False, print_blob=False, verbosity=Verbosity.quiet,
               suppress_health_check=list(HealthCheck),
@@ -123,20 +158,7 @@ def check_rule(rule: Rule, examples: int = 100, seed: int | None = None, context
     @given(st.data())
     def rule_preserves_results(data):
         draw = data.draw
-        if result.examples == 0 and attempts[0] >= GIVE_UP_AFTER:
-            reject()  # hopeless: let hypothesis run out of examples at no cost
-        palette = draw(rule_palettes(rule, context), label="types")
-        instance = None
-        for _ in range(ATTEMPTS_PER_EXAMPLE):
-            attempts[0] += 1
-            try:
-                instance = build_instance(draw, rule, pattern, palette, context)
-                break
-            except NoInstance as exc:
-                result.rejected += 1
-                result.reasons[_short(str(exc))] += 1
-        if instance is None:
-            reject()
+        instance = draw(instances, label="instance")
         before = instance.module
         after = before.clone()
         root = list(list(after.block.ops)[-1].regions[0].blocks[0].ops)[-2]
