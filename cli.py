@@ -376,7 +376,7 @@ def run_check_rules(args) -> int:
         except RuleCheckFailure as exc:
             print(f"FAIL {rule.name}", flush=True)
             print(exc.report)
-            print(f"(found with --seed {seed})")
+            print(f"(found with --seed {seed})", flush=True)  # before the diagnostic on stderr
             print_diagnostics([Diagnostic("error", rule.location, f"rule '{rule.name}' changes results: "
                                           f"{exc.report.split(chr(10), 1)[0]}", width=len(rule.name))])
             return EXIT_DIAGNOSTICS

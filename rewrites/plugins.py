@@ -31,10 +31,11 @@ class Plugin:
     passes: list[type[Pass]] = field(default_factory=list)
     dialects: list[Dialect] = field(default_factory=list)
     rules: list = field(default_factory=list)
+    functions: list[str] = field(default_factory=list)  # constraint/builder/type-class names
 
     @property
     def is_empty(self) -> bool:
-        return not (self.passes or self.dialects or self.rules)
+        return not (self.passes or self.dialects or self.rules or self.functions)
 
 
 def plugin_passes(module: ModuleType) -> list[type[Pass]]:
@@ -58,6 +59,7 @@ def load_plugin(path: str | Path, context: Context) -> Plugin:
         plugin.passes.append(cls)
     plugin.dialects = context.register_dialects_in(module)
     plugin.rules = plugin_rule_sets(module)
+    plugin.functions = plugin_functions(module)
     from .transforms.apply_rules import register_rules
     for rule_set in plugin.rules:
         register_rules(rule_set)
@@ -76,3 +78,11 @@ def plugin_rule_sets(module: ModuleType) -> list:
         found.append(RuleSet(Path(module.__file__ or "plugin").stem, loose))
     found += [v for v in vars(module).values() if isinstance(v, RuleSet) and v not in found]
     return found
+
+
+def plugin_functions(module: ModuleType) -> list[str]:
+    """The names under which the module's own functions registered themselves as
+    constraints, builders or type classes (rule files name them)."""
+    from .functions import BUILDERS, CONSTRAINTS, TYPE_CLASSES
+    return [name for table in (CONSTRAINTS, BUILDERS, TYPE_CLASSES) for name, fn in table.items()
+            if getattr(fn, "__module__", None) == module.__name__]

@@ -166,7 +166,8 @@ def test_a_plugin_file_registers_functions_the_rules_then_name(tmp_path):
     with pytest.raises(DiagnosticError, match="unknown constraint function 'test_plugin_constraint'"):
         load_rules(rules, context)
     try:
-        load_plugin(plugin, context)
+        loaded = load_plugin(plugin, context)
+        assert loaded.functions == ["test_plugin_constraint"] and not loaded.is_empty
         assert len(load_rules(rules, context)) == 1
     finally:
         CONSTRAINTS.pop("test_plugin_constraint", None)
