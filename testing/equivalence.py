@@ -120,6 +120,8 @@ def equivalence_report(problem: str, before, after, inputs: Sequence[Any], funct
     for index, value in enumerate(inputs):
         t = f" ({types[index]})" if index < len(types) else ""
         lines.append(f"  #{index}{t}: {format_value(value)}")
+    if not inputs:
+        lines.append("  (none)")
     lines.append("inputs = [" + ", ".join(format_value(v) for v in inputs) + "]")
     lines += ["", "before:", _ir(before), "", "after:", _ir(after), ""]
     for title, results in (("before's results", expected), ("after's results", actual)):

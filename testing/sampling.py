@@ -199,13 +199,17 @@ class OpSampler:
         return value
 
     def _existing(self, spec):
-        """An available value for `spec`, or None for "make a new one". Values this op
-        already uses are avoided, mostly: `x - x` hides what `x - y` shows."""
+        """An available value for `spec`, or None for "make a new one". Both shapes a
+        folder cares about come up: `x - x` (a value this op already uses, one time in
+        four) and `x - y` (where `x - x` would hide a swap of the operands)."""
         matching = [v for v in self.available if _accepts(spec, v.type)]
+        same = [v for v in matching if v in self.taken]
+        if same and self.boolean(0.25):
+            return self.choice(same)
         fresh = [v for v in matching if v not in self.taken]
         if fresh and (self.new_value is None or not self.boolean(0.2)):
             return self.choice(fresh[::-1])  # recent first: deeper chains, shrinking to them
-        if matching and (self.new_value is None or self.boolean(0.15)):
+        if matching and self.new_value is None:
             return self.choice(matching[::-1])
         return None
 

