@@ -248,12 +248,18 @@ def process_chunk(chunk: Chunk, filename: str, split: bool, context, pm, timing,
 
 
 def run_opt(args) -> int:
+    if not (args.debug or args.debug_only or args.debug_rewrites):
+        return opt(args)
+    from descend.rewrites import debug
+    channels = (args.debug_only.split(",") if args.debug_only
+                else debug.REWRITE_CHANNELS if not args.debug
+                else [*debug.REWRITE_CHANNELS, "inline"])
+    with debug.debugging(channels):  # for this run only, also when main() is called in-process
+        return opt(args)
+
+
+def opt(args) -> int:
     filename = "<stdin>" if args.input == "-" else args.input
-    if args.debug or args.debug_only or args.debug_rewrites:
-        from descend.rewrites import debug
-        debug.enable(args.debug_only.split(",") if args.debug_only
-                     else debug.REWRITE_CHANNELS if not args.debug
-                     else [*debug.REWRITE_CHANNELS, "inline"])
     try:
         context = make_context(args)
     except DiagnosticError as exc:

@@ -57,11 +57,12 @@ class Pass:
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the docstring (dataclass's generated signature does not count)."""
+        """The docstring's first paragraph on one line (dataclass's generated signature,
+        used when there is no docstring, does not count)."""
         doc = cls.__dict__.get("__doc__") or ""
         if doc.startswith(cls.__name__ + "("):
             return ""
-        return doc.strip().split("\n", 1)[0].strip()
+        return " ".join(inspect.cleandoc(doc).split("\n\n", 1)[0].split())
 
     @classmethod
     def options(cls) -> tuple[OptionInfo, ...]:
@@ -74,8 +75,13 @@ class Pass:
     @classmethod
     def from_options(cls, text: str = "") -> "Pass":
         """An instance from MLIR option text: `"{max-iterations=10 top-down=false}"` (the
-        braces are optional). Raises PipelineError naming the pass and the option."""
-        return cls(**parse_option_text(text, cls.options(), cls.name))
+        braces are optional). Raises PipelineError naming the pass and the option; a
+        ValueError from the pass's own `__post_init__` check becomes one too."""
+        values = parse_option_text(text, cls.options(), cls.name)
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise PipelineError(f"pass '{cls.name}': {exc}") from None
 
     # ---- instances -----------------------------------------------------------------------------
 
@@ -253,8 +259,14 @@ def describe_pass(cls: type[Pass]) -> list[str]:
     lines = [f"  {cls.name:<24} {cls.summary()}".rstrip()]
     if cls.anchor is not None:
         lines.append(f"      (runs on '{cls.anchor}' ops)")
-    for info in cls.options():
-        default = "none" if info.default is None else info.format(info.default) or '""'
-        text = f"    --{info.name}=<{info.type_text}>"
-        lines.append(f"{text:<30} default {default}" + (f"; {info.help}" if info.help else ""))
+    options = [(f"    --{info.name}=<{info.type_text}>", info) for info in cls.options()]
+    width = max((len(text) for text, _ in options), default=0)
+    for text, info in options:
+        if info.default is None:
+            default = "unset"
+        elif info.sequence is not None and not info.default:
+            default = "empty"
+        else:
+            default = info.format(info.default) or '""'
+        lines.append(f"{text:<{width}}  default {default}" + (f"; {info.help}" if info.help else ""))
     return lines

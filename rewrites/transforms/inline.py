@@ -43,6 +43,13 @@ def _forbids_inlining(op: Operation) -> bool:
     return any(key in op.properties or key in op.attributes for key in ("no_inline", "noinline"))
 
 
+def _where(op: Operation) -> str:
+    position = op.location.file_line_col()
+    if position is not None:
+        return f" at {position.filename}:{position.line}:{position.column}"
+    return "" if isinstance(op.location, UnknownLoc) else f" at {op.location.body()}"
+
+
 def _symbol(op: Operation) -> str:
     name = op.properties.get("sym_name")
     return f"@{name.value}" if name is not None else f"'{op.name}'"
@@ -138,10 +145,8 @@ class _Inliner:
                     if reason is None:
                         self.inline(call, callee)
                     elif log is not None:
-                        where = ("" if isinstance(call.location, UnknownLoc)
-                                 else f" at {call.location.body()}")
                         log(f"not inlining the call to {call.properties['callee']} in "
-                            f"{_symbol(caller)}{where}: {reason}")
+                            f"{_symbol(caller)}{_where(call)}: {reason}")
         self.erase_dead_functions(module, functions)
 
     def refusal(self, call, caller, callee, recursive) -> str | None:
@@ -215,8 +220,8 @@ class _Inliner:
 @register_pass
 @dataclass(frozen=True)
 class Inliner(Pass):
-    """Inline calls to single-block functions, never recursive ones; erase private functions
-    left without uses.
+    """Inline calls to single-block functions (never recursive ones), then erase unused
+    private functions.
 
     Calls or callees marked `no_inline` stay; multi-block callees stay (no cf dialect yet)
     and are reported under --debug-only=inline."""

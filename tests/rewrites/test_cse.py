@@ -226,7 +226,8 @@ def test_cse_keeps_random_modules_verifying_and_is_idempotent(module):
     assert sum(1 for _ in module.walk()) <= before
     once = module.print()
     assert run("cse", module).print() == once
-    keys = [(op.name, tuple(map(id, op.operands)), tuple(op.properties.items()),
-             tuple(op.attributes.items()), op.result_types)
-            for func in module.body.ops for op in func.body.ops if op.results]
-    assert len(keys) == len(set(keys)), "two identical pure ops survived in one block"
+    for function in module.body.ops:
+        keys = [(op.name, tuple(map(id, op.operands)), tuple(op.properties.items()),
+                 tuple(op.attributes.items()), op.result_types)
+                for op in function.entry_block.ops if op.results]
+        assert len(keys) == len(set(keys)), "two identical pure ops survived in one block"

@@ -34,7 +34,7 @@ class Tune(Pass):
 
 @pytest.fixture
 def registry():
-    saved = dict(_REGISTRY)
+    saved = dict(registered_passes())  # built-ins loaded first, so restoring keeps them
     yield
     _REGISTRY.clear()
     _REGISTRY.update(saved)
@@ -206,6 +206,7 @@ def test_list_passes_lines_come_from_the_declaration():
     lines = describe_pass(Tune)
     assert lines[0].split() == ["tune", "Exercise", "every", "option", "kind."]
     assert lines[1].split() == ["--level=<int>", "default", "2;", "how", "hard", "to", "try"]
-    assert "--names=<list<string>>" in lines[5] and 'default ""' in lines[5]
-    assert lines[7].split()[:3] == ["--limit=<int>", "default", "none"]
+    assert "--names=<list<string>>" in lines[5] and "default empty" in lines[5]
+    assert lines[4].split()[:3] == ["--label=<string>", "default", "plain"]
+    assert lines[7].split()[:3] == ["--limit=<int>", "default", "unset"]
     assert any("runs on 'builtin.module' ops" in line for line in describe_pass(lookup_pass("symbol-dce")))
