@@ -64,6 +64,7 @@ class MulToShift(Pass):
         amount = builder.build(ConstantOp, value=IntegerAttr(shift, other.type),
                                location=mul.location)
         shl = builder.build(ShLIOp, other, amount.result, location=mul.location)
+        shl.attributes.update(mul.attributes)  # keep the user's discardable attributes
         mul.replace_all_uses_with(shl)
         mul.erase()
         self.count("num-rewritten")

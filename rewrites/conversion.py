@@ -19,6 +19,7 @@ and each change is logged once and undone at most once."""
 from __future__ import annotations
 
 import gc
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -383,4 +384,6 @@ class Conversion:
             conversion.apply(op, ctx)
         run.__name__ = self.name.replace("-", "_")
         run.__doc__ = summary or f"Dialect conversion '{self.name}' ({'full' if self.full else 'partial'})."
+        # The pass belongs to the module that asked for it, so `--load-pass-plugin` finds it there.
+        run.__module__ = sys._getframe(1).f_globals.get("__name__", __name__)
         return function_pass(self.name, register=register)(run)

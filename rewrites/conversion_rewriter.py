@@ -26,7 +26,7 @@ from descend.ir import Block, InsertionPoint, OpResult, Operation, Region, Type,
 from .rewriter import PatternRewriter
 
 # undo-log entry kinds
-_INSERT, _ERASE, _OPERAND, _STATE, _ARG_TYPE, _MOVE_BLOCKS, _MOVE_OP = range(7)
+_INSERT, _ERASE, _OPERAND, _STATE, _ARG_TYPE, _MOVE_BLOCKS, _MOVE_OP, _NAME = range(8)
 
 SOURCE, TARGET = "source", "target"  # which way a driver cast bridges
 
@@ -82,6 +82,8 @@ class ConversionRewriter(PatternRewriter):
                 op.successors = successors
             elif kind == _ARG_TYPE:
                 entry[1].type = entry[2]
+            elif kind == _NAME:
+                entry[1].name_hint = None
             elif kind == _MOVE_BLOCKS:
                 _, blocks, source, destination = entry
                 for block in blocks:
@@ -161,7 +163,13 @@ class ConversionRewriter(PatternRewriter):
             raise ValueError(f"replacing '{op.name}' ({len(op.results)} results) with {len(values)} values")
         self.listener.notify_op_replaced(op, values)
         for old, new in zip(op.results, values):
-            if old is new or not old.uses:
+            if old is new:
+                continue
+            if new.name_hint is None and old.name_hint is not None:
+                # the lowered IR keeps the names of the values it computes (%sum, not %3)
+                self.log.append((_NAME, new))
+                new.name_hint = old.name_hint
+            if not old.uses:
                 continue
             if new.type != old.type:
                 new = self._cast(new, old.type, InsertionPoint(op.parent, op), SOURCE, op.location)

@@ -330,7 +330,8 @@ class Timing(PassInstrument):
                 data["passes"] = [entry(*child) for child in children]
             return data
 
-        return json.dumps([entry(*row) for row in rows], indent=1) + "\n"
+        # One top-level entry per line, as MLIR's JSON report: diffable and greppable.
+        return "[\n" + ",\n".join(json.dumps(entry(*row)) for row in rows) + "\n]\n"
 
     def __str__(self) -> str:
         return self.report()

@@ -79,7 +79,7 @@ class RuleUnchecked(AssertionError):
     def __init__(self, result: RuleCheck, attempts: int):
         self.result = result
         self.summary = (f"could not be checked: none of {attempts} random instances of its "
-                        f"match tree satisfied it")
+                        f"match tree could be rewritten and compared")
         self.reasons = [f"{count} x {reason}" for reason, count in result.reasons.most_common(4)]
         self.advice = ("restrict fewer types or constraints, or pass allow_unchecked=True "
                        "(--allow-unchecked) to accept that")
@@ -176,7 +176,12 @@ def check_rule(rule: Rule, examples: int = 100, seed: int | None = None, context
             raise AssertionError(f"the rewritten IR does not verify:\n{exc}\n\n"
                                  f"before:\n{_ir(before)}\n\nafter:\n{_ir(after)}") from None
         inputs = draw(st.tuples(*[values_of(t) for t in instance.arguments]).map(list), label="inputs")
-        if assert_equivalent(before, after, inputs):
+        try:
+            compared = assert_equivalent(before, after, inputs)
+        except DiagnosticError as exc:  # the original itself cannot run (no semantics, ...)
+            result.reasons[_short(f"the instance cannot be interpreted: {exc.message}")] += 1
+            reject()
+        if compared:
             result.examples += 1
 
     test = rule_preserves_results if seed is None else hypothesis_seed(seed)(rule_preserves_results)

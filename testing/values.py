@@ -91,8 +91,11 @@ def values_of(draw, t: Type):
 # ---- writing values back as Python ---------------------------------------------------------
 
 def _is_plain_nan(x: np.ndarray) -> np.ndarray:
-    bits = x.view(f"u{x.dtype.itemsize}")
-    return bits == np.asarray(np.nan, x.dtype).view(f"u{x.dtype.itemsize}")
+    """numpy's default NaN with either sign (what np.nan and -np.nan give)."""
+    unsigned = f"u{x.dtype.itemsize}"
+    bits = x.view(unsigned)
+    sign = np.asarray(1 << (x.dtype.itemsize * 8 - 1), unsigned)
+    return (bits | sign) == (np.asarray(np.nan, x.dtype).view(unsigned) | sign)
 
 
 def _element_text(x) -> str:
@@ -100,7 +103,7 @@ def _element_text(x) -> str:
         return "True" if x else "False"
     if x.dtype.kind == "f":
         if np.isnan(x):
-            return "np.nan"
+            return "-np.nan" if np.signbit(x) else "np.nan"
         if np.isinf(x):
             return "np.inf" if x > 0 else "-np.inf"
         return str(x)  # numpy's shortest text that reads back to the same value of x's dtype
@@ -110,7 +113,7 @@ def _element_text(x) -> str:
 def format_value(x) -> str:
     """Python that rebuilds `x` exactly, dtype included: `np.int8(-128)`, `np.float32(-0.0)`,
     `np.array([[1, 2]], dtype=np.int16)`. Floats holding a NaN other than numpy's default
-    are written as their bits (`np.uint32(0x7fc00001).view(np.float32)`): a bitcast can
+    (or its negation) are written as their bits (`np.uint32(0x7fc00001).view(np.float32)`): a bitcast can
     see a payload, so a reproducer must keep it."""
     x = np.asarray(x)
     name = "np.bool_" if x.dtype == np.bool_ else f"np.{x.dtype.name}"

@@ -95,3 +95,24 @@ def test_check_rules_runs_a_whole_set_and_stops_at_the_first_failure():
     with pytest.raises(RuleCheckFailure) as info:
         check_rules(rules, examples=50, seed=0)
     assert info.value.rule.name == "wrong"
+
+
+def test_an_op_without_semantics_makes_the_rule_unchecked_not_a_crash():
+    from descend.ir import Context, Dialect, IntegerOrIndexLike, Operation, Pure, operand, result
+
+    class Opaque(Operation):
+        name = "nosem.opaque"
+        x = operand(IntegerOrIndexLike)
+        r = result(IntegerOrIndexLike)
+        traits = (Pure(),)
+
+        @classmethod
+        def infer_result_types(cls, operands, properties):
+            return [operands[0].type]
+
+    context = Context()
+    context.register(Dialect("nosem", [Opaque]))
+    (opaque,) = parse_rules("rule a:\n  nosem.opaque(nosem.opaque(x)) -> x\n", context=context)
+    with pytest.raises(RuleUnchecked, match="the instance cannot be interpreted: 'nosem.opaque' op "
+                                            "has no reference semantics"):
+        check_rule(opaque, examples=10, seed=0, context=context)

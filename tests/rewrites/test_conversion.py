@@ -484,3 +484,32 @@ def test_ops_a_pattern_creates_take_the_location_of_the_op_it_rewrites():
     apply_greedily(module, [ToB()], context=CTX)
     created = [o for o in module.walk() if o.name == "cv.b"]
     assert [(o.location.filename, o.location.line) for o in created] == [("located.mlir", 3), ("located.mlir", 4)]
+
+
+def test_replacements_keep_value_names_and_rollback_takes_them_back():
+    text = """
+    func.func @f(%x: i32) -> i32 {
+      %0 = "cv.p"() : () -> i32
+      %named = "cv.a"(%0) : (i32) -> i32
+      %b = "cv.a"(%named) {late} : (i32) -> i32
+      return %b : i32
+    }"""
+
+    class Forward(ConversionPattern):
+        """cv.a(v) -> v; refuses `late` ones."""
+
+        source = "cv.a"
+
+        def rewrite(self, op, operands, rewriter):
+            if "late" in op.attributes:
+                return False
+            rewriter.replace(op, [operands[0]])
+
+    module = parse(text)
+    before = print_ir(module)
+    with pytest.raises(ConversionError):
+        apply_full_conversion(module, target(legal=["cv.p"]), [Forward()], context=CTX)
+    assert print_ir(module) == before
+    module = parse(text.replace(" {late}", ""))
+    apply_full_conversion(module, target(legal=["cv.p"]), [Forward()], context=CTX)
+    assert '%named = "cv.p"()' in print_ir(module)

@@ -7,7 +7,6 @@ import pytest
 from descend.ir import DiagnosticError, FloatType, IntegerAttr, TensorType, i32, i64
 from descend.rewrites import (BUILDERS, CONSTRAINTS, Call, Const, OpTree, Rule, RuleSet, TypeVar,
                               Var, builder_function, constraint_function, load_rules, parse_rules)
-from descend.rewrites.rules_parser import describe_syntax_error  # noqa: F401  (public helper)
 
 FORMS = """\
 # header comment: not a law (a blank line follows)
