@@ -4,5 +4,6 @@ from .builtin import BUILTIN
 from .func import FUNC
 from .arith import ARITH
 from .math import MATH
+from .graph import GRAPH
 
-ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH]
+ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH]

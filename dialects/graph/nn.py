@@ -1,0 +1,4 @@
+"""graph: nn ops."""
+
+from __future__ import annotations
+

@@ -1,0 +1,4 @@
+"""graph: reduction ops."""
+
+from __future__ import annotations
+

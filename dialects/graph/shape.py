@@ -1,0 +1,4 @@
+"""graph: shape ops."""
+
+from __future__ import annotations
+
