@@ -271,6 +271,9 @@ def opt(args) -> int:
     pm, timing = build_pass_manager(args, context)
     if args.print_pipeline:
         print(pm, file=sys.stderr)
+    from descend.frontends.onnx.commands import is_onnx_path
+    if is_onnx_path(args.input):
+        return opt_onnx(args, context, pm, timing)
     data = read_input(args.input)
     args.raw_input = data
     try:
@@ -303,6 +306,27 @@ def opt(args) -> int:
     return EXIT_DIAGNOSTICS if failed else EXIT_OK
 
 
+def opt_onnx(args, context, pm, timing) -> int:
+    """`descend opt model.onnx`: import the model, then run the pipeline on its graph IR."""
+    from descend.frontends.onnx.commands import load_module
+    from descend.rewrites import PassFailure
+    try:
+        with phase(timing, "Import"):
+            module = load_module(args.input, args)
+        pm.run(module, context)
+    except (PassFailure, DiagnosticError) as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_DIAGNOSTICS
+    with phase(timing, "Output"):
+        text = module.print(generic=args.generic, debuginfo=args.print_debuginfo)
+    write_output(args.output, text if text.endswith("\n") else text + "\n")
+    if args.pass_statistics:
+        sys.stderr.write(pm.statistics_report())
+    if timing is not None:
+        sys.stderr.write(timing.report())
+    return EXIT_OK
+
+
 def add_opt_parser(subparsers) -> None:
     opt = subparsers.add_parser(
         "opt", allow_abbrev=False,
@@ -310,7 +334,7 @@ def add_opt_parser(subparsers) -> None:
         description="Parse IR text, verify it, run a pass pipeline and print the result. "
                     "With no pipeline this is a well-formedness check that prints the IR back.")
     opt.add_argument("input", nargs="?", default="-", metavar="FILE",
-                     help="input IR file ('-' or nothing: stdin)")
+                     help="input IR file ('-' or nothing: stdin), or an .onnx model")
     opt.add_argument("-o", "--output", default="-", metavar="OUT",
                      help="output file, written atomically (default: stdout)")
     add_pass_arguments(opt)
@@ -325,6 +349,8 @@ def add_opt_parser(subparsers) -> None:
                          help="process each '// -----' separated chunk on its own")
     testing.add_argument("--verify-diagnostics", action="store_true",
                          help="check diagnostics against 'expected-error {{...}}' comments")
+    from descend.frontends.onnx.commands import add_model_arguments
+    add_model_arguments(opt.add_argument_group("ONNX input"))
     dialects = opt.add_argument_group("dialects")
     dialects.add_argument("--allow-unregistered-dialect", action="store_true",
                           help="accept ops of dialects that are not registered")
@@ -488,6 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_opt_parser(subparsers)
     add_check_rules_parser(subparsers)
+    from descend.frontends.onnx.commands import add_import_parser, add_ops_parser
+    add_import_parser(subparsers)
+    add_ops_parser(subparsers)
     return parser
 
 

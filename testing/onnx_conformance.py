@@ -46,25 +46,27 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+@lru_cache(maxsize=1)
+def _schema_names() -> dict[str, str]:
+    """snake_case -> op type for every ai.onnx op onnx knows."""
+    import onnx.defs
+    return {_snake(s.name): s.name for s in onnx.defs.get_all_schemas_with_history() if s.domain == ""}
+
+
 def subject_op(case) -> str:
-    """The op type a test is about: the node whose snake-case name starts the test's name
-    (`test_reduce_sum_keepdims` -> ReduceSum), else the last non-Constant node."""
-    ops = [n.op_type for n in case.model.graph.node]
+    """The op type a test is about: the longest ONNX op name (in snake case) that starts the
+    test's name (`test_reduce_sum_keepdims` -> ReduceSum, `test_layer_normalization_2d_expanded`
+    -> LayerNormalization), else the last non-Constant node."""
     name = case.name[len("test_"):] if case.name.startswith("test_") else case.name
     best = None
-    for op in dict.fromkeys(ops):
-        snake = _snake(op)
-        if name.startswith(snake) and (best is None or len(snake) > len(_snake(best))):
-            best = op
-    if best is None:
-        # function tests are named after the function (test_layer_normalization_..._expanded)
-        for op in dict.fromkeys(ops):
-            if _snake(op).replace("_", "") in name.replace("_", ""):
-                best = op
-    if best is None:
-        rest = [o for o in ops if o != "Constant"] or ops
-        best = rest[-1] if rest else "?"
-    return best
+    for snake, op in _schema_names().items():
+        if (name == snake or name.startswith(snake + "_")) and (best is None or len(snake) > len(best[0])):
+            best = (snake, op)
+    if best is not None:
+        return best[1]
+    ops = [n.op_type for n in case.model.graph.node]
+    rest = [o for o in ops if o != "Constant"] or ops
+    return rest[-1] if rest else "?"
 
 
 def run_case(case, backend) -> Outcome:
