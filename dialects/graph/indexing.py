@@ -511,11 +511,12 @@ class OneHotOp(GraphOp):
 
 
 class TriluOp(GraphOp):
-    """x with the elements below (upper=1) or above (upper=0) the k-th diagonal of its
-    last two axes set to zero."""
+    """x with the elements below (upper=1) or above (upper=0) the diagonal k (+ offset, a
+    one-element integer tensor, when given) of its last two axes set to zero."""
 
     name = "graph.trilu"
     x = operand(TensorType)
+    offset = opt_operand(TensorType, doc="a diagonal known only at run time, added to k")
     y = result(TensorType)
     upper = int_(1)
     k = int_(0)
@@ -523,13 +524,19 @@ class TriluOp(GraphOp):
 
     @classmethod
     def infer(cls, types, attrs):
-        (t,) = types
+        t = types[0]
         if t.rank < 2:
             raise ShapeError(f"expects rank >= 2, got {t}")
+        if len(types) > 1:
+            _require_indices(types[1], "offset")
+            if math.prod(types[1].shape) != 1:
+                raise ShapeError(f"offset must have one element, got {types[1]}")
         return [t]
 
     @staticmethod
-    def reference(x, *, upper=1, k=0):
+    def reference(x, offset=None, *, upper=1, k=0):
+        if offset is not None:
+            k = k + int(np.asarray(offset).reshape(-1)[0])
         return np.triu(x, k) if upper else np.tril(x, k)
 
 

@@ -122,6 +122,28 @@ def pad(node: Node):
     return node.build(graph.PadOp, *operands, pads=full, mode=mode)
 
 
+@converter("CenterCropPad")
+def center_crop_pad(node: Node):
+    """Crop (centred, the extra element on the right) or zero-pad each axis to `shape`."""
+    shape = _shape(node)
+    rank = len(shape)
+    target = _ints(node.require_const(1, "shape"))
+    axes = _axes(node, node.attr("axes", list(range(rank))), rank)
+    if len(target) != len(axes):
+        raise Unsupported(f"shape {target} must give a size for each of {len(axes)} axes")
+    pads, starts, ends = [0] * (2 * rank), [], []
+    for a, size in zip(axes, target):
+        if size > shape[a]:
+            pads[a] = (size - shape[a]) // 2
+            pads[rank + a] = size - shape[a] - pads[a]
+        starts.append(max(shape[a] - size, 0) // 2)
+        ends.append(starts[-1] + size)
+    x = node.inputs[0]
+    if any(pads):
+        x = node.build(graph.PadOp, x, pads=pads)
+    return node.build(graph.SliceOp, x, starts=starts, ends=ends, axes=axes, steps=[1] * len(axes))
+
+
 # ---- resize ------------------------------------------------------------------------------------
 
 @converter("Resize")
@@ -217,6 +239,9 @@ def one_hot(node: Node):
 
 @converter("Trilu")
 def trilu(node: Node):
+    k = node.input(1)
+    if k is not None and node.const(1) is None:   # a diagonal known only at run time
+        return node.build(graph.TriluOp, node.inputs[0], k, upper=node.attr("upper", 1))
     k = _optional_const(node, 1, "k")
     return node.build(graph.TriluOp, node.inputs[0], upper=node.attr("upper", 1),
                       k=int(k.reshape(-1)[0]) if k is not None else 0)
