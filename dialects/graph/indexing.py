@@ -613,3 +613,93 @@ class ReverseSequenceOp(GraphOp):
         t = np.arange(x.shape[time_axis]).reshape(shape)
         source = np.where(t < lens, lens - 1 - t, t)
         return np.take_along_axis(x, source, axis=time_axis)
+
+
+# ---- grid-sample --------------------------------------------------------------------------------
+
+class GridSampleOp(GraphOp):
+    """x (N, C, D1..Dr) sampled at grid (N, O1..Or, r) — normalised coordinates in [-1, 1],
+    the last one indexing the last axis — by nearest, linear or cubic interpolation, with
+    zeros, border or reflection padding outside: ONNX GridSample (PyTorch's grid_sample)."""
+
+    name = "graph.grid_sample"
+    x = operand(TensorType)
+    grid = operand(TensorType)
+    y = result(TensorType)
+    mode = string("linear")
+    padding_mode = string("zeros")
+    align_corners = int_(0)
+    kind = Kind.OPAQUE
+
+    @classmethod
+    def infer(cls, types, attrs):
+        x, grid = types
+        _one_of(attrs.mode, ("nearest", "linear", "cubic"), "mode")
+        _one_of(attrs.padding_mode, ("zeros", "border", "reflection"), "padding_mode")
+        r = x.rank - 2
+        if r < 1 or grid.rank != r + 2 or grid.shape[0] != x.shape[0] or grid.shape[-1] != r:
+            raise ShapeError(f"grid must be [N, O1..O{max(r, 1)}, {max(r, 1)}] for x [{shape_text(x.shape)}], "
+                             f"got [{shape_text(grid.shape)}]")
+        if not is_float(x) or not is_float(grid):
+            raise ShapeError(f"expects float tensors, got {x} and {grid}")
+        return [tensor(x.shape[:2] + grid.shape[1:-1], x.element_type)]
+
+    @staticmethod
+    def reference(x, grid, *, mode="linear", padding_mode="zeros", align_corners=0):
+        n_batch, r = x.shape[0], x.ndim - 2
+        dims = x.shape[2:]
+        out_shape = grid.shape[1:-1]
+        axes = []   # per spatial axis: taps (N, O.., n) as indices into the axis, and weights
+        for i, dim in enumerate(dims):
+            g = grid[..., r - 1 - i]
+            # denormalised in the grid's precision, as onnx's reference does
+            c = ((g + 1) / 2 * (dim - 1) if align_corners else ((g + 1) * dim - 1) / 2).astype(np.float64)
+            lo, hi = (0.0, dim - 1.0) if align_corners else (-0.5, dim - 0.5)
+            if mode == "nearest":
+                c = np.rint(c)
+            if padding_mode == "border":
+                c = np.where((c < lo) | (c > hi), np.clip(c, 0, dim - 1), c)
+            elif padding_mode == "reflection":
+                c = _reflect(c, lo, hi)
+            if mode == "nearest":
+                taps, weights = np.trunc(c)[..., None].astype(np.int64), np.ones(c.shape + (1,))
+            else:
+                base = np.floor(c)
+                t = (c - base)[..., None]
+                if mode == "linear":
+                    taps, weights = base[..., None] + np.arange(2), np.concatenate([1 - t, t], axis=-1)
+                else:
+                    taps = base[..., None] + np.arange(-1, 3)
+                    weights = np.concatenate([_cubic_kernel(t + 1, -0.75), _cubic_kernel(t, -0.75),
+                                              _cubic_kernel(1 - t, -0.75), _cubic_kernel(2 - t, -0.75)], axis=-1)
+                taps = taps.astype(np.int64)
+            if padding_mode == "zeros":
+                weights = np.where((taps < 0) | (taps >= dim), 0.0, weights)
+                taps = np.clip(taps, 0, dim - 1)
+            elif padding_mode == "border":
+                taps = np.clip(taps, 0, dim - 1)
+            else:
+                taps = np.clip(np.trunc(_reflect(taps.astype(np.float64), lo, hi)).astype(np.int64), 0, dim - 1)
+            axes.append((taps, weights))
+        batch = np.arange(n_batch).reshape((n_batch,) + (1,) * len(out_shape))
+        data = np.moveaxis(x, 1, -1).astype(np.float64)          # (N, D.., C)
+        out = np.zeros((n_batch,) + out_shape + (x.shape[1],))
+        for combo in np.ndindex(*(w.shape[-1] for _, w in axes)):
+            index = tuple(taps[..., j] for (taps, _), j in zip(axes, combo))
+            weight = np.prod([w[..., j] for (_, w), j in zip(axes, combo)], axis=0)
+            out += data[(batch,) + index] * weight[..., None]
+        return np.moveaxis(out, -1, 1).astype(x.dtype)
+
+
+def _reflect(c, lo, hi):
+    """Reflect coordinates by the nearer border until they fall within [lo, hi]."""
+    span = hi - lo
+    if span <= 0:
+        return np.full_like(c, lo)
+    below, above = c < lo, c > hi
+    dx = np.where(below, lo - c, c - hi)
+    n = np.trunc(dx / span)
+    rest = dx - n * span
+    even = n % 2 == 0
+    inside = np.where(below, np.where(even, lo + rest, hi - rest), np.where(even, hi - rest, lo + rest))
+    return np.where(below | above, inside, c)

@@ -286,3 +286,11 @@ def non_zero(node: Node):
 def reverse_sequence(node: Node):
     return node.build(graph.ReverseSequenceOp, *node.inputs[:2], batch_axis=node.attr("batch_axis", 1),
                       time_axis=node.attr("time_axis", 0))
+
+
+@converter("GridSample")
+def grid_sample(node: Node):
+    mode = {"bilinear": "linear", "bicubic": "cubic"}.get(node.attr("mode", "linear"), node.attr("mode", "linear"))
+    return node.build(graph.GridSampleOp, *node.inputs[:2], mode=mode,
+                      padding_mode=node.attr("padding_mode", "zeros"),
+                      align_corners=node.attr("align_corners", 0))
