@@ -1,5 +1,5 @@
 """graph: indexing and data-movement ops — slice, gather/scatter, pad, resize, one-hot, trilu,
-top-k, reverse-sequence, grid-sample.
+top-k, grid-sample (reverse_sequence lives with the shape ops).
 
 Indices follow ONNX: a negative index counts from the end of its axis. Everything that
 decides a result shape (slice bounds, pads, resize sizes, top-k's k, one-hot's depth) is an
@@ -477,7 +477,7 @@ def _cubic_kernel(d, a):
     return np.where(d <= 1, near, np.where(d < 2, far, 0.0))
 
 
-# ---- one-hot, trilu, top-k, reverse-sequence --------------------------------------------------
+# ---- one-hot, trilu, top-k --------------------------------------------------
 
 class OneHotOp(GraphOp):
     """values[1] where the new axis `axis` (of length `depth`) equals indices (negative
@@ -578,41 +578,6 @@ class TopKOp(GraphOp):
             order = np.argsort(x, axis=axis, kind="stable")
         order = np.take(order, np.arange(k), axis=axis)
         return np.take_along_axis(x, order, axis=axis), order.astype(np.int64)
-
-
-class ReverseSequenceOp(GraphOp):
-    """x with the first sequence_lens[b] entries along `time_axis` reversed, for each
-    batch entry b along `batch_axis`."""
-
-    name = "graph.reverse_sequence"
-    x = operand(TensorType)
-    sequence_lens = operand(TensorType)
-    y = result(TensorType)
-    batch_axis = int_(1)
-    time_axis = int_(0)
-    kind = Kind.INJECTIVE
-
-    @classmethod
-    def infer(cls, types, attrs):
-        x, lens = types
-        _require_indices(lens, "sequence_lens")
-        if x.rank < 2 or {attrs.batch_axis, attrs.time_axis} != {0, 1}:
-            raise ShapeError(f"batch_axis {attrs.batch_axis} and time_axis {attrs.time_axis} must be "
-                             f"0 and 1 of a tensor of rank >= 2, got {x}")
-        if lens.shape != (x.shape[attrs.batch_axis],):
-            raise ShapeError(f"sequence_lens {lens} must have one entry per batch of {x}")
-        return [x]
-
-    @staticmethod
-    def reference(x, sequence_lens, *, batch_axis=1, time_axis=0):
-        shape = [1] * x.ndim
-        shape[batch_axis] = x.shape[batch_axis]
-        lens = np.asarray(sequence_lens, np.int64).reshape(shape)
-        shape = [1] * x.ndim
-        shape[time_axis] = x.shape[time_axis]
-        t = np.arange(x.shape[time_axis]).reshape(shape)
-        source = np.where(t < lens, lens - 1 - t, t)
-        return np.take_along_axis(x, source, axis=time_axis)
 
 
 # ---- grid-sample --------------------------------------------------------------------------------

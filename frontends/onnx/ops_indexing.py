@@ -226,7 +226,7 @@ def upsample(node: Node):
                       coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
 
-# ---- one-hot, trilu, top-k, compress, non-zero, reverse-sequence ------------------------------------
+# ---- one-hot, trilu, top-k, compress, non-zero ------------------------------------
 
 @converter("OneHot")
 def one_hot(node: Node):
@@ -280,12 +280,6 @@ def non_zero(node: Node):
     """Only of a constant: the result's shape is the number of nonzeros."""
     x = node.require_const(0, "X")
     return node.constant(np.array(np.nonzero(x), dtype=np.int64).reshape(x.ndim, -1))
-
-
-@converter("ReverseSequence")
-def reverse_sequence(node: Node):
-    return node.build(graph.ReverseSequenceOp, *node.inputs[:2], batch_axis=node.attr("batch_axis", 1),
-                      time_axis=node.attr("time_axis", 0))
 
 
 @converter("GridSample")
