@@ -320,7 +320,6 @@ def test_custom_round_trip_with_attributes(name):
 # ---- ONNX -----------------------------------------------------------------------------------------
 
 def _onnx_model(op_type, inputs, output_dtype, output_shape, **attrs):
-    import onnx
     from onnx import helper
     from descend.frontends.onnx import onnx_dtype
     from descend.dialects.graph.elementwise import _element_of_dtype
