@@ -5,6 +5,7 @@ the ONNX node tests of Reduce*, ArgMax/ArgMin, CumSum/CumProd through the import
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -237,6 +238,7 @@ def frozen(case):
     return case
 
 
+@functools.lru_cache(maxsize=1)
 def constant_inputs_work() -> bool:
     """Whether a converter sees an initializer as a constant (registry.constant_value) and a
     0-d constant keeps its shape (DenseElementsAttr): both needed by WITH_CONSTANT_INPUTS."""
