@@ -843,7 +843,7 @@ class SoftmaxOp(AxisOp):
 
     @staticmethod
     def reference(x, *, axis=-1):
-        x = _compute(x)
+        x = np.asarray(x)   # in x's own precision, as ONNX's Attention (softmax_precision) expects
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 

@@ -271,3 +271,173 @@ def _axis_op(op_class):
 converter("Softmax")(_axis_op(graph.SoftmaxOp))
 converter("LogSoftmax")(_axis_op(graph.LogSoftmaxOp))
 converter("Hardmax")(_axis_op(graph.HardmaxOp))
+
+
+# ---- attention ----------------------------------------------------------------------------------
+
+@converter("Attention")
+def attention(node: Node):
+    """ONNX Attention (opsets 23-25) decomposed into graph ops: heads split, KV cache
+    concatenated, grouped KV heads repeated, softmax(q k^T * scale + bias) v, with the
+    causal / window / padding masks as an additive 0 / -inf bias (a constant when shapes
+    decide it) and fully masked rows giving 0."""
+    q, k, v = node.inputs[:3]
+    mask, past_key, past_value, nonpad = (node.input(i) for i in (3, 4, 5, 6))
+    element = q.type.element_type
+    if not isinstance(element, FloatType):
+        raise Unsupported(f"Attention of {element} (only float tensors)")
+    if (past_key is None) != (past_value is None):
+        raise Unsupported("past_key without past_value (or the reverse)")
+    rank = q.type.rank
+    if rank == 3:
+        q = _split_heads(node, q, int(node.require_attr("q_num_heads")))
+        k = _split_heads(node, k, int(node.require_attr("kv_num_heads")))
+        v = _split_heads(node, v, int(node.require_attr("kv_num_heads")))
+    elif rank != 4 or k.type.rank != 4 or v.type.rank != 4:
+        raise Unsupported(f"Attention of q {q.type}, k {k.type}, v {v.type} (rank 3 or 4 each)")
+    if past_key is not None:
+        k = node.build(graph.ConcatOp, [past_key, k], axis=2)
+        v = node.build(graph.ConcatOp, [past_value, v], axis=2)
+    present_key, present_value = k, v
+    batch, q_heads, q_len, head = q.type.shape
+    kv_heads, kv_len = k.type.shape[1], k.type.shape[2]
+    dtype = graph.base.dtype_of(q.type)
+
+    def scalar(value, like=element):
+        return _scalar(node, value, dtype, like)
+
+    scale = node.attr("scale", None)
+    root = np.sqrt(1.0 / np.sqrt(head) if scale is None else float(scale))
+    q = node.build(graph.MulOp, q, scalar(root))
+    k = node.build(graph.MulOp, k, scalar(root))
+    if q_heads != kv_heads:
+        if q_heads % kv_heads:
+            raise Unsupported(f"{q_heads} query heads over {kv_heads} key/value heads")
+        k, v = (_repeat_heads(node, t, q_heads // kv_heads) for t in (k, v))
+    scores = node.build(graph.MatmulOp, q, node.build(graph.TransposeOp, k, perm=[0, 1, 3, 2]))
+    softcap = float(node.attr("softcap", 0.0) or 0.0)
+    if softcap > 0:
+        cap = scalar(softcap)
+        scores = node.build(graph.MulOp, node.build(graph.TanhOp, node.build(graph.DivOp, scores, cap)), cap)
+
+    bias, may_mask_rows = _attention_bias(node, mask, past_key, nonpad, q_len, kv_len, dtype, element)
+    biased = scores if bias is None else node.build(graph.AddOp, scores, bias)
+    precision = node.attr("softmax_precision", None)
+    logits = biased
+    if precision is not None:
+        from .importer import element_type
+        wide = element_type(int(precision))
+        if wide != element:
+            logits = node.build(graph.CastOp, biased, to=wide)
+    probs = node.build(graph.SoftmaxOp, logits, axis=-1)
+    if may_mask_rows:
+        # a row with no attendable key gives 0 (its softmax would be NaN)
+        top = node.build(graph.ReduceMaxOp, bias, axes=[-1], keepdims=1)
+        empty = node.build(graph.EqualOp, top, scalar(-np.inf))
+        zero = _scalar(node, 0, graph.base.dtype_of(probs.type), probs.type.element_type)
+        probs = node.build(graph.WhereOp, empty, zero, probs)
+    if probs.type.element_type != element:
+        probs = node.build(graph.CastOp, probs, to=element)
+
+    mode = int(node.attr("qk_matmul_output_mode", 0))
+    qk_output = {0: scores, 1: scores, 2: biased, 3: probs}.get(mode)
+    if qk_output is None:
+        raise Unsupported(f"qk_matmul_output_mode {mode}")
+    if qk_output.type.element_type != element:
+        qk_output = node.build(graph.CastOp, qk_output, to=element)
+
+    y = node.build(graph.MatmulOp, probs, v)
+    if rank == 3:
+        y = node.build(graph.TransposeOp, y, perm=[0, 2, 1, 3])
+        y = node.build(graph.ReshapeOp, y, shape=[batch, q_len, q_heads * v.type.shape[3]])
+    return [y, present_key, present_value, qk_output]
+
+
+def _scalar(node: Node, value, dtype, element):
+    # shape [1], not a rank-0 tensor: rank-0 dense constants read back as shape [1] (ir/dense)
+    return node.constant(np.full((1,), value, dtype), element)
+
+
+def _split_heads(node: Node, x, heads: int):
+    """(B, S, H*D) -> (B, H, S, D)."""
+    batch, length, hidden = x.type.shape
+    if heads < 1 or hidden % heads:
+        raise Unsupported(f"hidden size {hidden} of {x.type} is not a multiple of {heads} heads")
+    x = node.build(graph.ReshapeOp, x, shape=[batch, length, heads, hidden // heads])
+    return node.build(graph.TransposeOp, x, perm=[0, 2, 1, 3])
+
+
+def _repeat_heads(node: Node, x, times: int):
+    """(B, H, S, D) -> (B, H*times, S, D), each head repeated in place: h0, h0, h1, h1, ..."""
+    batch, heads, length, head = x.type.shape
+    x = node.build(graph.ReshapeOp, x, shape=[batch, heads, 1, length, head])
+    x = node.build(graph.ExpandOp, x, shape=[batch, heads, times, length, head])
+    return node.build(graph.ReshapeOp, x, shape=[batch, heads * times, length, head])
+
+
+def _attention_bias(node: Node, mask, past_key, nonpad, q_len: int, kv_len: int, dtype, element):
+    """The additive bias (0 where a key may be attended, -inf elsewhere) as a Value
+    broadcasting to (B, H, q_len, kv_len), or None; and whether a row may be fully masked."""
+    causal = bool(node.attr("is_causal", 0))
+    left = int(node.attr("left_window_size", -1))
+    right = int(node.attr("right_window_size", -1))
+    windowed = left >= 0 or right >= 0
+    if nonpad is not None and past_key is not None:
+        raise Unsupported("nonpad_kv_seqlen together with a past key/value cache")
+
+    def fill(allowed):
+        return node.build(graph.WhereOp, allowed, _scalar(node, 0, dtype, element),
+                          _scalar(node, -np.inf, dtype, element))
+
+    terms = []
+    if mask is not None:
+        is_bool = mask.type.element_type == graph.base.BOOL
+        missing = kv_len - mask.type.shape[-1]
+        if missing > 0:
+            pad_value = np.zeros(mask.type.shape[:-1] + (missing,), bool if is_bool else dtype)
+            if not is_bool:
+                pad_value[...] = -np.inf
+            mask = node.build(graph.ConcatOp, [mask, node.constant(pad_value, mask.type.element_type)], axis=-1)
+        if is_bool:
+            mask = fill(mask)
+        elif mask.type.element_type != element:
+            raise Unsupported(f"attn_mask of {mask.type.element_type} for {element} queries")
+        terms.append(mask)
+    i = np.arange(q_len).reshape(q_len, 1)
+    j = np.arange(kv_len).reshape(1, kv_len)
+    if nonpad is None:
+        offset = past_key.type.shape[2] if past_key is not None else 0
+        allowed = np.ones((q_len, kv_len), bool)
+        if causal:
+            allowed &= j <= i + offset
+        if left >= 0:
+            allowed &= (i + offset) - j <= left
+        if right >= 0:
+            allowed &= j - (i + offset) <= right
+        if causal or windowed:
+            terms.append(node.constant(np.where(allowed, 0, -np.inf).astype(dtype), element))
+    else:
+        # offset[b] = nonpad[b] - q_len is known only at run time: compare constants with it
+        seqlen = node.build(graph.ReshapeOp, nonpad, shape=[nonpad.type.shape[0], 1, 1, 1])
+        if seqlen.type.element_type != graph.base.i64:
+            seqlen = node.build(graph.CastOp, seqlen, to=graph.base.i64)
+        conditions = [node.build(graph.LessOp, node.constant(j.astype(np.int64)), seqlen)]   # padding
+        if causal:
+            conditions.append(node.build(graph.LessOrEqualOp, node.constant((j - i + q_len).astype(np.int64)), seqlen))
+        if left >= 0:
+            conditions.append(node.build(graph.LessOrEqualOp, seqlen, node.constant((left + j - i + q_len).astype(np.int64))))
+        if right >= 0:
+            conditions.append(node.build(graph.LessOrEqualOp, node.constant((j - i + q_len - right).astype(np.int64)), seqlen))
+        allowed = conditions[0]
+        for c in conditions[1:]:
+            allowed = node.build(graph.AndOp, allowed, c)
+        terms.append(fill(allowed))
+    if not terms:
+        return None, False
+    bias = terms[0]
+    for t in terms[1:]:
+        bias = node.build(graph.AddOp, bias, t)
+    from .registry import constant_value
+    known = constant_value(bias)
+    may_mask_rows = known is None or bool(np.isneginf(known.max(axis=-1)).any())
+    return bias, may_mask_rows
