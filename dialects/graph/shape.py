@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from descend.ir import TensorType, operand, result, var_operand, var_result
+from descend.ir import IntegerType, TensorType, operand, result, var_operand, var_result
 
 from .base import (GraphOp, Kind, ShapeError, broadcast_shapes, int_, ints, normalize_axis,
                    same_elements, shape_text, string, tensor)
@@ -279,6 +279,8 @@ class ReverseSequenceOp(GraphOp):
         time = normalize_axis(attrs.time_axis, t.rank, "time_axis")
         if {batch, time} != {0, 1}:
             raise ShapeError(f"batch_axis and time_axis must be 0 and 1, got {attrs.batch_axis} and {attrs.time_axis}")
+        if not isinstance(lengths.element_type, IntegerType) or lengths.element_type.width == 1:
+            raise ShapeError(f"lengths must be integers, got {lengths}")
         if lengths.shape != (t.shape[batch],):
             raise ShapeError(f"lengths {lengths} must hold one length per batch entry of [{shape_text(t.shape)}]")
         return [t]
