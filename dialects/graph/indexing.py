@@ -622,7 +622,9 @@ class GridSampleOp(GraphOp):
             lo, hi = (0.0, dim - 1.0) if align_corners else (-0.5, dim - 0.5)
             if mode == "nearest":
                 c = np.rint(c)
-            if padding_mode == "border":
+            if padding_mode == "border" and mode != "cubic":
+                # cubic clamps only its taps, as PyTorch and onnxruntime do (onnx's reference
+                # also clamps the coordinate; no node test tells the two apart)
                 c = np.where((c < lo) | (c > hi), np.clip(c, 0, dim - 1), c)
             elif padding_mode == "reflection":
                 c = _reflect(c, lo, hi)
