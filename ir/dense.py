@@ -36,6 +36,17 @@ def numpy_dtype(element: Type) -> np.dtype:
     raise ValueError(f"no numpy storage for element type {element}")
 
 
+def round_to_bf16(array) -> np.ndarray:
+    """float32 values rounded to the nearest bf16 (ties to even), still stored as float32:
+    what every bf16 result must hold so that a chain of ops rounds once per op, as LLVM and
+    onnx's reference do. NaNs stay NaN."""
+    x = np.asarray(array, np.float32)
+    bits = x.view(np.uint32)
+    rounded = ((bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))
+               & np.uint32(0xFFFF0000)).view(np.float32)
+    return np.where(np.isnan(x), x, rounded)
+
+
 def _storage_bytes(array: np.ndarray, element: Type) -> bytes:
     """Raw little-endian bytes as MLIR lays them out for hex blobs."""
     if isinstance(element, FloatType) and element.name == "bf16":
@@ -107,7 +118,8 @@ class DenseElementsAttr(Attribute):
                 array = np.broadcast_to(array.reshape(()), type.shape)
             else:
                 raise ValueError(f"{array.size} elements do not fit {type}")
-        array = np.ascontiguousarray(array)
+        # ascontiguousarray makes rank-0 arrays rank 1: keep the type's shape
+        array = np.ascontiguousarray(array).reshape(tuple(type.shape))
         array.flags.writeable = False
         return (type, array)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .attributes import (ArrayAttr, Attribute, FloatAttr, IntegerAttr, StringAttr, TypeAttr,
                          UnitAttr)
-from .dense import DenseElementsAttr, numpy_dtype
+from .dense import DenseElementsAttr, numpy_dtype, round_to_bf16
 from .diagnostics import DiagnosticError, error
 from .symbols import SymbolTable
 from .traits import ReturnLike
@@ -65,6 +65,8 @@ def as_value(x: Any, t: Type):
     elif x.dtype != dtype:
         with np.errstate(all="ignore"):
             x = x.astype(dtype, casting="unsafe")
+    if isinstance(e, FloatType) and e.name == "bf16":
+        x = round_to_bf16(x)
     if isinstance(t, ShapedType):
         if x.shape != tuple(t.shape):
             x = np.broadcast_to(x, tuple(t.shape)).copy()

@@ -43,7 +43,18 @@ class RuleWriter:
         return f"{self.prefix}_{tag}{self.count}"
 
     def sequence(self, elements, in_group_anchor=None) -> str:
-        parts = [self.element(e, anchor=(e is in_group_anchor)) for e in elements]
+        parts = []
+        for i, e in enumerate(elements):
+            if (isinstance(e, Literal) and e.text == ":" and i + 1 < len(elements)
+                    and isinstance(elements[i + 1], FunctionalType)):
+                continue  # `:` functional-type(...) is the generic form's `signature` (below)
+            if isinstance(e, FunctionalType) and i > 0 and isinstance(elements[i - 1], Literal) \
+                    and elements[i - 1].text == ":":
+                # After `}` of an attr-dict the lexer matches the whole `: (a) -> b` as one
+                # COLON_SIG token (the generic form's fast path); `signature` takes both spellings.
+                parts.append("signature")
+                continue
+            parts.append(self.element(e, anchor=(e is in_group_anchor)))
         return " ".join(p for p in parts if p)
 
     def element(self, e, anchor: bool = False) -> str:

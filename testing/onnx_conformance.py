@@ -78,6 +78,7 @@ def run_case(case, backend) -> Outcome:
         with np.errstate(all="ignore"):
             prepared = None
             for inputs, expected in case.data_sets:
+                inputs, expected = _arrays(inputs), _arrays(expected)
                 if prepared is None:
                     prepared = backend.prepare(case.model, "CPU", input_arrays=list(inputs))
                 got = prepared.run(list(inputs))
@@ -94,6 +95,13 @@ def run_case(case, backend) -> Outcome:
         outcome.message = (f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]} "
                            f"({frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})")
     return outcome
+
+
+def _arrays(values) -> list:
+    """Data sets hold numpy arrays, or TensorProtos where numpy has no dtype (cast tests)."""
+    import onnx
+    from onnx import numpy_helper
+    return [numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else v for v in values]
 
 
 def _first_problem(exc) -> str:

@@ -21,8 +21,15 @@ class DescendRep(BackendRep):
         self.model = model
         self.executor = executor  # module -> callable(list of arrays) -> list of arrays
         initializers = {t.name for t in model.graph.initializer}
+        for value in model.graph.input:
+            if value.name not in initializers and not value.type.HasField("tensor_type"):
+                from .importer import ModelError
+                raise ModelError(model.graph.name or "<model>", f"input '{value.name}' is not a tensor "
+                                 "(sequences, maps and optionals are not supported)")
         self.input_names = [i.name for i in model.graph.input if i.name not in initializers]
         self.output_names = [o.name for o in model.graph.output]
+        # bf16 is stored as f32 inside descend; give it back as ml_dtypes.bfloat16, as onnx does
+        self._bf16 = [o.type.tensor_type.elem_type == 16 for o in model.graph.output]
         self._prepared: dict = {}
         if input_shapes is not None:
             self._get(tuple(tuple(input_shapes[n]) for n in self.input_names))
@@ -44,7 +51,12 @@ class DescendRep(BackendRep):
             raise ValueError(f"the model takes {len(self.input_names)} inputs "
                              f"({', '.join(self.input_names)}), got {len(inputs)}")
         run = self._get(tuple(x.shape for x in inputs))
-        return tuple(run(inputs))
+        outputs = list(run(inputs))
+        if any(self._bf16):
+            import ml_dtypes
+            outputs = [np.asarray(y).astype(ml_dtypes.bfloat16) if bf16 else y
+                       for y, bf16 in zip(outputs, self._bf16)]
+        return tuple(outputs)
 
 
 def interpreter_executor(module):
@@ -69,7 +81,10 @@ class DescendBackend(Backend):
         if input_arrays is not None:
             initializers = {t.name for t in model.graph.initializer}
             names = [i.name for i in model.graph.input if i.name not in initializers]
-            shapes = {n: np.shape(a) for n, a in zip(names, input_arrays)}
+            # sequences and maps have no shape: the import refuses them with a clear error
+            shapes = {n: np.shape(a) for n, a in zip(names, input_arrays) if isinstance(a, (np.ndarray, np.generic))}
+            if len(shapes) != len(names):
+                shapes = None
         return DescendRep(model, cls.executor, shapes)
 
     @classmethod

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from descend.ir import DenseElementsAttr, Location, Operation, TensorType, Type, Value
+from descend.ir import DenseElementsAttr, Location, OpResult, Operation, TensorType, Type, Value
 from descend.ir.interpreter import evaluate_reference
 
 CONVERTERS: dict[tuple[str, str], "Converter"] = {}
@@ -138,7 +138,7 @@ class Node:
 
 
 def constant_value(value: Value) -> np.ndarray | None:
-    op = getattr(value, "op", None)
+    op = value.owner if isinstance(value, OpResult) else None
     if op is not None and op.name == "graph.constant":
         return np.asarray(op.properties["value"].array)
     return None
