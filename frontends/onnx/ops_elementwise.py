@@ -107,12 +107,8 @@ def mean(node: Node):
 
 
 def _scalar(node: Node, value, element, rank: int):
-    """A constant of shape [1] * rank that broadcasts like a scalar.
-
-    TODO(elementwise): a rank-0 graph.constant once rank-0 dense attributes keep their
-    shape (today `.array` of a tensor<f32> attribute has shape [1] and the interpreter
-    cannot broadcast it back to a scalar)."""
-    return node.constant(np.full((1,) * rank, value, numpy_dtype(element)), element)
+    """A rank-0 constant: it broadcasts against any shape."""
+    return node.constant(np.full((), value, numpy_dtype(element)), element)
 
 
 @converter("Where")
