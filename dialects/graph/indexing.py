@@ -357,8 +357,6 @@ class ResizeOp(GraphOp):
             raise ShapeError(f"roi has {len(attrs.roi)} entries, {t} needs {2 * t.rank}")
         if attrs.coordinate_transformation_mode == "tf_crop_and_resize" and attrs.roi is None:
             raise ShapeError("coordinate_transformation_mode tf_crop_and_resize needs a roi")
-        if attrs.mode != "nearest" and not is_float(t):
-            raise ShapeError(f"mode {attrs.mode} needs a float tensor, got {t}")
         return [tensor(sizes, t.element_type)]
 
     @staticmethod

@@ -28,7 +28,7 @@ def _ints(array) -> list[int]:
     return [int(v) for v in np.asarray(array).reshape(-1)]
 
 
-def _axes(node: Node, axes, rank: int) -> list[int]:
+def _axes(axes, rank: int) -> list[int]:
     out = []
     for a in axes:
         if not -rank <= a < rank:
@@ -56,7 +56,7 @@ def slice_(node: Node):
     ends = _ints(node.require_const(2, "ends"))
     axes = _optional_const(node, 3, "axes")
     steps = _optional_const(node, 4, "steps")
-    axes = _axes(node, _ints(axes) if axes is not None else range(len(starts)), len(shape))
+    axes = _axes(_ints(axes) if axes is not None else range(len(starts)), len(shape))
     steps = _ints(steps) if steps is not None else [1] * len(starts)
     if not len(starts) == len(ends) == len(axes) == len(steps):
         raise Unsupported("starts, ends, axes and steps have different lengths")
@@ -108,7 +108,7 @@ def pad(node: Node):
     rank = _rank(node)
     pads = _ints(node.require_const(1, "pads"))
     axes = _optional_const(node, 3, "axes")
-    axes = _axes(node, _ints(axes) if axes is not None else range(rank), rank)
+    axes = _axes(_ints(axes) if axes is not None else range(rank), rank)
     if len(pads) != 2 * len(axes):
         raise Unsupported(f"pads has {len(pads)} entries for {len(axes)} axes")
     full = [0] * (2 * rank)
@@ -128,7 +128,7 @@ def center_crop_pad(node: Node):
     shape = _shape(node)
     rank = len(shape)
     target = _ints(node.require_const(1, "shape"))
-    axes = _axes(node, node.attr("axes", list(range(rank))), rank)
+    axes = _axes(node.attr("axes", list(range(rank))), rank)
     if len(target) != len(axes):
         raise Unsupported(f"shape {target} must give a size for each of {len(axes)} axes")
     pads, starts, ends = [0] * (2 * rank), [], []
@@ -154,7 +154,7 @@ def resize(node: Node):
     transform = node.attr("coordinate_transformation_mode", "half_pixel")
     if mode not in ("nearest", "linear", "cubic"):
         raise Unsupported(f"mode '{mode}'")
-    axes = _axes(node, node.attr("axes", list(range(rank))), rank)
+    axes = _axes(node.attr("axes", list(range(rank))), rank)
     scales = _optional_const(node, 2, "scales")
     sizes = _optional_const(node, 3, "sizes")
     if (scales is None) == (sizes is None):
@@ -207,23 +207,6 @@ def resize(node: Node):
         exclude_outside=node.attr("exclude_outside", 0),
         extrapolation_value=float(node.attr("extrapolation_value", 0.0)),
         antialias=node.attr("antialias", 0))
-
-
-@converter("Upsample")
-def upsample(node: Node):
-    """Upsample (deprecated): Resize with asymmetric coordinates, nearest rounding down."""
-    shape = _shape(node)
-    scales = node.attr("scales") if node.has_attr("scales") else node.require_const(1, "scales")
-    scales = [float(s) for s in np.asarray(scales, np.float32).reshape(-1)]
-    if len(scales) != len(shape):
-        raise Unsupported(f"scales {scales} must give a factor for each of {len(shape)} axes")
-    mode = node.attr("mode", "nearest")
-    if mode not in ("nearest", "linear", "bilinear"):
-        raise Unsupported(f"mode '{mode}'")
-    return node.build(graph.ResizeOp, node.inputs[0],
-                      sizes=[int(math.floor(s * d)) for s, d in zip(scales, shape)],
-                      scales=DenseArrayAttr(f64, scales), mode="nearest" if mode == "nearest" else "linear",
-                      coordinate_transformation_mode="asymmetric", nearest_mode="floor")
 
 
 # ---- one-hot, trilu, top-k, compress, non-zero ------------------------------------

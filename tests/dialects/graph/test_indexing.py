@@ -1,6 +1,6 @@
 """graph indexing ops: reference semantics against numpy and onnxruntime, verifier errors
 naming the shapes, the textual round trip, and the ONNX node tests of Slice, Gather*,
-Scatter*, Pad, CenterCropPad, Resize, Upsample, OneHot, Trilu, TopK, Compress, NonZero and
+Scatter*, Pad, CenterCropPad, Resize (and Upsample, which the opset upgrade makes a Resize), OneHot, Trilu, TopK, Compress, NonZero and
 GridSample through the importer."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from descend.ir.printer import print_ir
 RNG = np.random.default_rng(0)
 
 _ELEMENT = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64", np.dtype(np.int64): "i64",
+            np.dtype(np.int8): "i8",
             np.dtype(np.int32): "i32", np.dtype(np.bool_): "i1"}
 
 
@@ -173,6 +174,21 @@ def test_resize_matches_onnxruntime(attrs, scales):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+def test_resize_of_integers_rounds_and_saturates():
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+    x = np.array([[0, 127, 100, -128, 5]], np.int8)                 # cubic overshoots past int8
+    node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="cubic")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 3, x.shape)],
+                              [helper.make_empty_tensor_value_info("y")],
+                              [numpy_helper.from_array(np.array([1, 9], np.int64), "sizes")])
+    (want,) = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])).run(
+        None, {"x": x})
+    got = run("graph.resize", [x], [((1, 9), "i8")], "sizes = array<i64: 1, 9>, mode = \"cubic\"")
+    assert got.dtype == np.int8 and got.tolist() == want.tolist()
+    assert 127 in got and -128 in got
+
+
 def test_one_hot_trilu_top_k():
     indices = np.array([[0, -1], [5, 2]], np.int64)                 # 5 is out of range: all off
     values = np.array([2.0, 7.0], np.float32)
@@ -227,8 +243,9 @@ ERRORS = [
      "mode must be one of constant, reflect, edge, wrap, got 'mirror'"),
     ("graph.resize", ["tensor<1x1x4x4xf32>"], "tensor<1x1x8x8xf32>", "sizes = array<i64: 8, 8>",
      r"sizes \[8, 8\] must give 4 sizes >= 0 for tensor<1x1x4x4xf32>"),
-    ("graph.resize", ["tensor<1x1x4x4xi32>"], "tensor<1x1x8x8xi32>", "sizes = array<i64: 1, 1, 8, 8>, mode = \"linear\"",
-     "mode linear needs a float tensor, got tensor<1x1x4x4xi32>"),
+    ("graph.resize", ["tensor<1x1x4x4xf32>"], "tensor<1x1x8x8xf32>",
+     "sizes = array<i64: 1, 1, 8, 8>, coordinate_transformation_mode = \"tf_crop_and_resize\"",
+     "coordinate_transformation_mode tf_crop_and_resize needs a roi"),
     ("graph.one_hot", ["tensor<3xi64>", "tensor<3xf32>"], "tensor<3x4xf32>", "depth = 4",
      r"values must be \[off, on\], a tensor of 2 elements, got tensor<3xf32>"),
     ("graph.trilu", ["tensor<4xf32>"], "tensor<4xf32>", "", "expects rank >= 2, got tensor<4xf32>"),
@@ -350,7 +367,8 @@ WITH_CONSTANT_INPUTS = [
                                  "_smallest", "_uint64")],
     *[f"test_onehot_{c}" for c in ("negative_indices", "out_of_range_indices", "with_axis", "with_negative_axis",
                                    "without_axis")],
-    *[f"test_compress_{c}" for c in ("0", "1", "default_axis", "negative_axis")],
+    *[f"test_compress_{c}" for c in ("0", "1", "bfloat16", "default_axis", "negative_axis")],
+    "test_onehot_with_bfloat16_values",
     "test_nonzero_example",
 ]
 
