@@ -17,7 +17,7 @@ from .importer import import_model
 class DescendRep(BackendRep):
     """A prepared model: `run(inputs)` gives the outputs as a tuple of numpy arrays."""
 
-    def __init__(self, model, executor, input_shapes: dict | None = None):
+    def __init__(self, model, executor, input_arrays: Sequence[np.ndarray] | None = None):
         self.model = model
         self.executor = executor  # module -> callable(list of arrays) -> list of arrays
         initializers = {t.name for t in model.graph.initializer}
@@ -31,15 +31,41 @@ class DescendRep(BackendRep):
         # bf16 is stored as f32 inside descend; give it back as ml_dtypes.bfloat16, as onnx does
         self._bf16 = [o.type.tensor_type.elem_type == 16 for o in model.graph.output]
         self._prepared: dict = {}
-        if input_shapes is not None:
-            self._get(tuple(tuple(input_shapes[n]) for n in self.input_names))
+        self._frozen: list[str] = []  # inputs specialised on their values (see _get)
+        if input_arrays is not None:
+            arrays = [np.asarray(a) for a in input_arrays]
+            self._get(tuple(a.shape for a in arrays), arrays)
 
-    def _get(self, shapes: tuple):
-        run = self._prepared.get(shapes)
-        if run is None:
-            module = import_model(self.model, input_shapes=dict(zip(self.input_names, shapes)))
-            run = self._prepared[shapes] = self.executor(module)
-        return run
+    def _get(self, shapes: tuple, inputs: Sequence[np.ndarray] | None = None):
+        """The runner for these input shapes, and the indices of the inputs it takes.
+
+        Shapes are static, so a model whose shapes depend on an input's value (a Reshape
+        whose target is a graph input, as in many ONNX node tests) is specialised on that
+        value: the input is frozen to a constant and the value becomes part of the key."""
+        frozen_key = ()
+        if self._frozen and inputs is not None:
+            frozen_key = tuple((n, inputs[i].dtype.str, inputs[i].tobytes()) for n, i in self._frozen_indices())
+        key = (shapes, frozen_key)
+        entry = self._prepared.get(key)
+        if entry is None:
+            from .importer import ImportFailed
+            bound = dict(zip(self.input_names, shapes))
+            constants = {n: inputs[self.input_names.index(n)] for n in self._frozen} if self._frozen else None
+            try:
+                module = import_model(self.model, input_shapes={n: s for n, s in bound.items() if n not in self._frozen},
+                                      constant_inputs=constants)
+            except ImportFailed as exc:
+                wanted = exc.needs_constant - set(self._frozen)
+                if inputs is None or not wanted or not wanted <= set(self.input_names):
+                    raise
+                self._frozen = sorted(set(self._frozen) | wanted)
+                return self._get(shapes, inputs)
+            kept = [i for i, n in enumerate(self.input_names) if n not in self._frozen]
+            entry = self._prepared[key] = (self.executor(module), kept)
+        return entry
+
+    def _frozen_indices(self):
+        return [(n, self.input_names.index(n)) for n in self._frozen]
 
     def run(self, inputs: Any, **kwargs) -> tuple:
         if isinstance(inputs, dict):
@@ -50,8 +76,8 @@ class DescendRep(BackendRep):
         if len(inputs) != len(self.input_names):
             raise ValueError(f"the model takes {len(self.input_names)} inputs "
                              f"({', '.join(self.input_names)}), got {len(inputs)}")
-        run = self._get(tuple(x.shape for x in inputs))
-        outputs = list(run(inputs))
+        run, kept = self._get(tuple(x.shape for x in inputs), inputs)
+        outputs = list(run([inputs[i] for i in kept]))
         if any(self._bf16):
             import ml_dtypes
             outputs = [np.asarray(y).astype(ml_dtypes.bfloat16) if bf16 else y
@@ -77,15 +103,10 @@ class DescendBackend(Backend):
     def prepare(cls, model, device: str = "CPU", input_arrays: Sequence[np.ndarray] | None = None,
                 **kwargs) -> DescendRep:
         super().prepare(model, device, **kwargs)
-        shapes = None
-        if input_arrays is not None:
-            initializers = {t.name for t in model.graph.initializer}
-            names = [i.name for i in model.graph.input if i.name not in initializers]
-            # sequences and maps have no shape: the import refuses them with a clear error
-            shapes = {n: np.shape(a) for n, a in zip(names, input_arrays) if isinstance(a, (np.ndarray, np.generic))}
-            if len(shapes) != len(names):
-                shapes = None
-        return DescendRep(model, cls.executor, shapes)
+        arrays = None
+        if input_arrays is not None and all(isinstance(a, (np.ndarray, np.generic)) for a in input_arrays):
+            arrays = list(input_arrays)  # import now; sequences and maps are refused at import
+        return DescendRep(model, cls.executor, arrays)
 
     @classmethod
     def run_model(cls, model, inputs: Any, device: str = "CPU", **kwargs) -> tuple:

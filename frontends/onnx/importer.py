@@ -90,9 +90,10 @@ class ImportFailed(DiagnosticError):
     """The model cannot be imported; `report` lists every problem found, and str() is
     the whole list (`model.onnx: error: ...`, one line per op type and reason)."""
 
-    def __init__(self, report: ImportReport, filename: str):
+    def __init__(self, report: ImportReport, filename: str, needs_constant=()):
         self.report = report
         self.filename = filename
+        self.needs_constant = set(needs_constant)  # inputs whose values would decide shapes
         super().__init__(Diagnostic("error", UNKNOWN, report.render(filename)))
 
     def render(self) -> str:
@@ -226,6 +227,8 @@ class Importer:
         self.report = ImportReport()
         self.opset = default_opset(model)
         self.builder: Builder | None = None
+        self.argument_names: dict = {}          # block argument -> ONNX input name
+        self.needs_constant: set[str] = set()   # inputs a converter needed as constants
 
     # ---- used by Node -------------------------------------------------------------------------
 
@@ -266,13 +269,14 @@ class Importer:
         for arg, value in zip(body.args, inputs):
             arg.name_hint = _hint(value.name)
             self.values[value.name] = arg
+            self.argument_names[arg] = value.name
         self.builder = Builder.at_end(body)
         for tensor in graph.initializer:
             self._initializer(tensor)
         for index, node in enumerate(graph.node):
             self._node(index, node, inferred)
         if self.report.problems:
-            raise ImportFailed(self.report, self.filename)
+            raise ImportFailed(self.report, self.filename, self.needs_constant)
         outputs = []
         for value in graph.output:
             v = self.values.get(value.name)
@@ -417,9 +421,39 @@ def _names_attr(names: Sequence[str]):
 
 
 def import_model(model_or_path, input_shapes: Mapping[str, Sequence[int]] | None = None,
-                 opset: int | None = None) -> ModuleOp:
-    """An ONNX model (path, bytes or ModelProto) as a graph-dialect module with `@main`."""
+                 opset: int | None = None,
+                 constant_inputs: Mapping[str, np.ndarray] | None = None) -> ModuleOp:
+    """An ONNX model (path, bytes or ModelProto) as a graph-dialect module with `@main`.
+
+    `constant_inputs` freezes graph inputs to the given values (they become initializers):
+    the way to compile a model whose shapes depend on an input's value (a Reshape whose
+    target shape is an input). ImportFailed.needs_constant names the inputs that would help."""
     model, filename = load_model(model_or_path)
     model = upgrade(model, opset, filename)
+    if constant_inputs:
+        model = freeze_inputs(model, constant_inputs, filename)
     model = bind_input_shapes(model, input_shapes, filename)
     return Importer(model, filename).run()
+
+
+def freeze_inputs(model, values: Mapping[str, np.ndarray], filename: str):
+    """A copy of `model` whose inputs named in `values` are initializers holding them."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    names = {i.name for i in model.graph.input}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise _fail(filename, f"cannot freeze {', '.join(repr(u) for u in unknown)}: not an input of the model")
+    for name, array in values.items():
+        value = next(i for i in model.graph.input if i.name == name)
+        dtype = value.type.tensor_type.elem_type
+        array = np.asarray(array)
+        tensor = numpy_helper.from_array(array, name)
+        if dtype and tensor.data_type != dtype:
+            tensor = numpy_helper.from_array(array.astype(onnx.helper.tensor_dtype_to_np_dtype(dtype)), name)
+        kept = [i for i in model.graph.input if i.name != name]
+        del model.graph.input[:]
+        model.graph.input.extend(kept)
+        model.graph.initializer.append(tensor)
+    return model

@@ -117,6 +117,9 @@ class Node:
             raise Unsupported(f"input #{index} ({what}) is missing")
         array = constant_value(value)
         if array is None:
+            name = self.importer.argument_names.get(value)
+            if name is not None:
+                self.importer.needs_constant.add(name)
             raise Unsupported(f"input #{index} ({what}) must be a constant: static shapes need it at import")
         return array
 
