@@ -29,6 +29,15 @@ def _compute(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
+def _native(x: np.ndarray, result_type) -> np.ndarray:
+    """x in the result's own precision: bf16 (stored as f32) computes in bf16, as ONNX's
+    numpy reference does, so products and softmaxes round where the reference rounds."""
+    if result_type is not None and getattr(result_type.element_type, "name", None) == "bf16":
+        import ml_dtypes
+        return np.asarray(x).astype(ml_dtypes.bfloat16)
+    return np.asarray(x)
+
+
 def _floats_only(t, what: str = "operand") -> None:
     if not is_float(t):
         raise ShapeError(f"expects a float {what}, got {t}")
@@ -166,8 +175,8 @@ class MatmulOp(GraphOp):
         return [tensor(shape, element)]
 
     @staticmethod
-    def reference(lhs, rhs):
-        return np.matmul(_compute(lhs), _compute(rhs))
+    def reference(lhs, rhs, *, result_type=None):
+        return np.matmul(_compute(_native(lhs, result_type)), _compute(_native(rhs, result_type)))
 
 
 class GemmOp(GraphOp):
@@ -842,8 +851,8 @@ class SoftmaxOp(AxisOp):
     name = "graph.softmax"
 
     @staticmethod
-    def reference(x, *, axis=-1):
-        x = np.asarray(x)   # in x's own precision, as ONNX's Attention (softmax_precision) expects
+    def reference(x, *, axis=-1, result_type=None):
+        x = _native(x, result_type)   # x's own precision, as ONNX Attention's softmax_precision expects
         e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 

@@ -354,8 +354,7 @@ def attention(node: Node):
 
 
 def _scalar(node: Node, value, dtype, element):
-    # shape [1], not a rank-0 tensor: rank-0 dense constants read back as shape [1] (ir/dense)
-    return node.constant(np.full((1,), value, dtype), element)
+    return node.constant(np.asarray(value, dtype), element)
 
 
 def _split_heads(node: Node, x, heads: int):
