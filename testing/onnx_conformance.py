@@ -53,18 +53,29 @@ def _schema_names() -> dict[str, str]:
     return {_snake(s.name): s.name for s in onnx.defs.get_all_schemas_with_history() if s.domain == ""}
 
 
+_ALIASES = {"sce_": "SoftmaxCrossEntropyLoss", "nllloss_": "NegativeLogLikelihoodLoss"}
+
+
 def subject_op(case) -> str:
     """The op type a test is about: the longest ONNX op name (in snake case) that starts the
     test's name (`test_reduce_sum_keepdims` -> ReduceSum, `test_layer_normalization_2d_expanded`
     -> LayerNormalization), else the last non-Constant node."""
     name = case.name[len("test_"):] if case.name.startswith("test_") else case.name
-    best = None
-    for snake, op in _schema_names().items():
-        if (name == snake or name.startswith(snake + "_")) and (best is None or len(snake) > len(best[0])):
-            best = (snake, op)
-    if best is not None:
-        return best[1]
     ops = [n.op_type for n in case.model.graph.node]
+    for candidates in ({_snake(op): op for op in ops}, _schema_names()):
+        # the model's own ops first (test_constant_pad is about Pad, not Constant), then
+        # every ONNX op (an _expanded test holds the function's body, not the function)
+        best = None
+        for snake, op in candidates.items():
+            if (name == snake or name.startswith(snake + "_")) and (best is None or len(snake) > len(best[0])):
+                best = (snake, op)
+        if best is not None:
+            return best[1]
+        if "_expanded" not in name:
+            break
+    for prefix, op in _ALIASES.items():
+        if name.startswith(prefix):
+            return op
     rest = [o for o in ops if o != "Constant"] or ops
     return rest[-1] if rest else "?"
 

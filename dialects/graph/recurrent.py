@@ -1,0 +1,3 @@
+"""graph: recurrent ops — RNN, GRU, LSTM."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""ONNX -> graph: converters of signal-processing ops."""
+
+from __future__ import annotations
+
+from descend.dialects import graph
+
+from .registry import Node, Unsupported, converter
