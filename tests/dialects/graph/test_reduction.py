@@ -4,7 +4,6 @@ the ONNX node tests of Reduce*, ArgMax/ArgMin, CumSum/CumProd through the import
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
@@ -176,7 +175,7 @@ PASSING = [
       for last in ("", "_select_last_index")],
 ]
 WITH_CONSTANT_INPUTS = [
-    # axes (or CumSum's axis) is a graph input in these tests: frozen to its test value
+    # axes (or CumSum's axis) is a graph input here: the backend specialises on its value
     *[f"test_reduce_{op}_{case}" for op in ("sum", "mean", "max", "min", "prod", "l1", "l2", "sum_square",
                                              "log_sum_exp")
       for case in ("do_not_keepdims_example", "do_not_keepdims_random", "keepdims_random",
@@ -194,41 +193,6 @@ WITH_CONSTANT_INPUTS = [
                    "2d_axis_0", "2d_axis_1", "2d_int32", "2d_negative_axis")],
 ]
 
-# which inputs of an op decide shapes or attributes (static here), by op type
-STATIC_INPUTS = {"CumSum": [1], "CumProd": [1], "Reshape": [1], "Expand": [1], "Tile": [1], "Split": [1],
-                 "Squeeze": [1], "Unsqueeze": [1], "ConstantOfShape": [0], "Range": [0, 1, 2],
-                 **{op: [1] for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
-                                       "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
-                                       "ReduceSumSquare")}}
-
-
-def frozen(case):
-    """The case with its shape-deciding graph inputs turned into initializers holding the
-    test's values: a static-shape compiler needs them at import, onnx passes them at run."""
-    from onnx import numpy_helper
-    model = case.model
-    names = [i.name for i in model.graph.input]
-    static = {node.input[i] for node in model.graph.node for i in STATIC_INPUTS.get(node.op_type, [])
-              if i < len(node.input) and node.input[i] in names}
-    if not static:
-        return case
-    assert len(case.data_sets) == 1
-    model = copy.deepcopy(model)
-    inputs, outputs = case.data_sets[0]
-    kept_values = []
-    for name, value in zip(names, inputs):
-        if name in static:
-            model.graph.initializer.append(numpy_helper.from_array(value, name))
-        else:
-            kept_values.append(value)
-    kept = [i for i in model.graph.input if i.name not in static]
-    del model.graph.input[:]
-    model.graph.input.extend(kept)
-    case = copy.copy(case)
-    case.model, case.data_sets = model, [(kept_values, outputs)]
-    return case
-
-
 
 
 @pytest.mark.parametrize("name", PASSING)
@@ -243,5 +207,5 @@ def test_onnx_node_tests(name):
 def test_onnx_node_tests_with_constant_shape_inputs(name):
     from descend.frontends.onnx.backend import DescendBackend
     from descend.testing.onnx_conformance import node_cases, run_case
-    outcome = run_case(frozen(node_cases()[name]), DescendBackend)
+    outcome = run_case(node_cases()[name], DescendBackend)
     assert outcome.status == "passed", outcome.message

@@ -5,7 +5,6 @@ Constant, ConstantOfShape, Range, EyeLike), and the ONNX node tests of these ops
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
@@ -282,35 +281,6 @@ WITH_CONSTANT_INPUTS = [
                                       "unsorted_axes")],
 ]
 
-STATIC_INPUTS = {"Reshape": [1], "Expand": [1], "Tile": [1], "Split": [1], "Squeeze": [1], "Unsqueeze": [1],
-                 "ConstantOfShape": [0], "Range": [0, 1, 2]}
-
-
-def frozen(case):
-    """The case with its shape-deciding graph inputs turned into initializers holding the
-    test's values: a static-shape compiler needs them at import, onnx passes them at run."""
-    from onnx import numpy_helper
-    m = case.model
-    names = [i.name for i in m.graph.input]
-    static = {node.input[i] for node in m.graph.node for i in STATIC_INPUTS.get(node.op_type, [])
-              if i < len(node.input) and node.input[i] in names}
-    if not static:
-        return case
-    assert len(case.data_sets) == 1
-    m = copy.deepcopy(m)
-    inputs, outputs = case.data_sets[0]
-    kept_values = []
-    for name, array in zip(names, inputs):
-        if name in static:
-            m.graph.initializer.append(numpy_helper.from_array(array, name))
-        else:
-            kept_values.append(array)
-    kept = [i for i in m.graph.input if i.name not in static]
-    del m.graph.input[:]
-    m.graph.input.extend(kept)
-    case = copy.copy(case)
-    case.model, case.data_sets = m, [(kept_values, outputs)]
-    return case
 
 
 @pytest.mark.parametrize("name", PASSING)
@@ -325,13 +295,5 @@ def test_onnx_node_tests(name):
 def test_onnx_node_tests_with_constant_shape_inputs(name):
     from descend.frontends.onnx.backend import DescendBackend
     from descend.testing.onnx_conformance import node_cases, run_case
-    outcome = run_case(frozen(node_cases()[name]), DescendBackend)
+    outcome = run_case(node_cases()[name], DescendBackend)
     assert outcome.status == "passed", outcome.message
-
-
-def test_shape_inputs_given_at_run_time_are_unsupported_not_wrong():
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import node_cases, run_case
-    for name in ("test_reshape_zero_dim", "test_tile", "test_expand_dim_changed"):
-        outcome = run_case(node_cases()[name], DescendBackend)
-        assert outcome.status in ("unsupported", "passed"), outcome.message
