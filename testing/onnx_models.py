@@ -56,6 +56,13 @@ class _Graph:
             self.initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="descend.testing")
+        if out_shape is None:
+            # the output's shape as onnx infers it, so the model is complete and checkable
+            inferred = onnx.shape_inference.infer_shapes(model)
+            known = {v.name: v for v in [*inferred.graph.value_info, *inferred.graph.output]
+                     if v.type.tensor_type.HasField("shape")}
+            if output in known:
+                model.graph.output[0].CopyFrom(known[output])
         onnx.checker.check_model(model)
         return model
 
