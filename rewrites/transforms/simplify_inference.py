@@ -38,10 +38,14 @@ ANCHORS = ("graph.conv", "graph.gemm", "graph.matmul")
 
 # ---- small builders ----------------------------------------------------------------------------
 
-def _constant(rewriter, array, type: TensorType) -> Value:
+def _constant(rewriter, array, type: TensorType, like: Value | None = None) -> Value:
+    """A new graph.constant, named after the constant `like` it replaces."""
     from descend.dialects.graph import ConstantOp
     op = ConstantOp.build(value=DenseElementsAttr(type, np.asarray(array)))
-    return rewriter.insert(op).result
+    value = rewriter.insert(op).result
+    if like is not None:
+        value.name_hint = like.name_hint
+    return value
 
 
 def _float_tensor(value: Value) -> bool:
@@ -110,7 +114,8 @@ class Affine:
                     else np.zeros(self.channels))
             new_b = bias * scale + (shift if shift is not None else 0.0)
             b_type = TensorType((self.channels,), w_type.element_type)
-            new_operands = [operands[0], _constant(rewriter, new_w, w_type), _constant(rewriter, new_b, b_type)]
+            new_operands = [operands[0], _constant(rewriter, new_w, w_type, operands[1]),
+                            _constant(rewriter, new_b, b_type, operands[2] if len(operands) == 3 else None)]
             return _rebuild(rewriter, op, new_operands).results[0]
         if op.name == "graph.gemm":
             trans_b = int(op.properties["trans_b"].value) if "trans_b" in op.properties else 0
@@ -122,11 +127,12 @@ class Affine:
                 c = np.zeros((self.channels,))
             new_c = c * scale + (shift if shift is not None else 0.0)
             c_type = TensorType(new_c.shape, w_type.element_type)
-            new_operands = [operands[0], _constant(rewriter, new_w, w_type), _constant(rewriter, new_c, c_type)]
+            new_operands = [operands[0], _constant(rewriter, new_w, w_type, operands[1]),
+                            _constant(rewriter, new_c, c_type, operands[2] if len(operands) == 3 else None)]
             return _rebuild(rewriter, op, new_operands, beta=1.0).results[0]
         # matmul: scale the rhs columns; a shift needs an add after it.
         new_w = weights * scale[None, :]
-        product = _rebuild(rewriter, op, [operands[0], _constant(rewriter, new_w, w_type)]).results[0]
+        product = _rebuild(rewriter, op, [operands[0], _constant(rewriter, new_w, w_type, operands[1])]).results[0]
         if shift is None:
             return product
         from descend.dialects.graph import AddOp

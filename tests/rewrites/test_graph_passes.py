@@ -343,7 +343,7 @@ func.func @main(%x: tensor<2x3xf32>, %y: tensor<2x3xf32>) -> (tensor<2x3xf32>, t
 }
 """
 
-# graph.fused in generic form: the custom form with an attribute does not parse yet.
+# graph.fused in the generic form, which the parser reads as well.
 ELEMENTWISE_FUSED = """
 func.func @main(%x: tensor<2x3xf32>, %y: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
   %w = graph.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>

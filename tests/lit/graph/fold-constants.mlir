@@ -1,5 +1,6 @@
 // fold-constants evaluates graph ops over constants with their reference semantics.
 // RUN: %descend opt %s -p fold-constants | filecheck %s
+// RUN: %descend opt %s -p fold-constants | %descend opt -p fold-constants | filecheck %s
 // RUN: %descend opt %s -p 'fold-constants{max-elements=5}' | filecheck %s --check-prefix=LIMIT
 // RUN: %descend opt %s -p fold-constants --pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
 

@@ -1,5 +1,6 @@
 // plan-memory: liveness, in-place reuse and greedy-by-size offsets in one arena.
 // RUN: %descend opt %s -p plan-memory | filecheck %s
+// RUN: %descend opt %s -p plan-memory | %descend opt -p plan-memory | filecheck %s
 // RUN: %descend opt %s -p 'plan-memory{inplace=false}' | filecheck %s --check-prefix=NOINPLACE
 // RUN: %descend opt %s -p plan-memory --pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
 

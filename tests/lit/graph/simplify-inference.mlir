@@ -1,6 +1,7 @@
 // simplify-inference: identity/dropout vanish, batch_norm and per-channel mul/sub fold into
 // the conv's weights and bias, reshape and transpose pairs merge.
 // RUN: %descend opt %s -p simplify-inference | filecheck %s
+// RUN: %descend opt %s -p simplify-inference | %descend opt -p simplify-inference | filecheck %s
 // RUN: %descend opt %s -p simplify-inference --pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
 
 // CHECK-LABEL: func.func @conv_bn
