@@ -129,7 +129,8 @@ def build_pass_manager(args, context):
     except PipelineError as exc:
         raise pipeline_error(exc) from None
     pm.verify_each = args.verify_each
-    printing = {"generic": args.generic, "debuginfo": args.print_debuginfo}
+    printing = {"generic": args.generic, "debuginfo": args.print_debuginfo,
+                "elide_constants": args.elide_constants}
     before = pass_names(args.print_ir_before, "--print-ir-before")
     after = pass_names(args.print_ir_after, "--print-ir-after")
     if (before or after or args.print_ir_before_all or args.print_ir_after_all
@@ -243,7 +244,8 @@ def process_chunk(chunk: Chunk, filename: str, split: bool, context, pm, timing,
     except DiagnosticError as exc:
         return None, exc.diagnostics
     with phase(timing, "Output"):
-        text = module.print(generic=args.generic, debuginfo=args.print_debuginfo)
+        text = module.print(generic=args.generic, debuginfo=args.print_debuginfo,
+                                elide_constants=args.elide_constants)
     return (text if text.endswith("\n") else text + "\n"), []
 
 
@@ -318,7 +320,8 @@ def opt_onnx(args, context, pm, timing) -> int:
         print(exc.render(), file=sys.stderr)
         return EXIT_DIAGNOSTICS
     with phase(timing, "Output"):
-        text = module.print(generic=args.generic, debuginfo=args.print_debuginfo)
+        text = module.print(generic=args.generic, debuginfo=args.print_debuginfo,
+                                elide_constants=args.elide_constants)
     write_output(args.output, text if text.endswith("\n") else text + "\n")
     if args.pass_statistics:
         sys.stderr.write(pm.statistics_report())
@@ -344,6 +347,10 @@ def add_opt_parser(subparsers) -> None:
                           help="print every op in the generic form")
     printing.add_argument("--print-debuginfo", "--mlir-print-debuginfo", dest="print_debuginfo",
                           action="store_true", help="print op locations (loc(...))")
+    printing.add_argument("--elide-constants-larger-than", "--mlir-elide-elementsattrs-if-larger",
+                          dest="elide_constants", type=int, metavar="N",
+                          help="print constants of more than N elements as dense_resource<__elided__> "
+                               "(for reading; the output no longer holds their values)")
     testing = opt.add_argument_group("testing")
     testing.add_argument("--split-input-file", action="store_true",
                          help="process each '// -----' separated chunk on its own")

@@ -287,7 +287,7 @@ class Importer:
             outputs.append(v)
         self.builder.insert(ReturnOp.build(operands_=outputs, location=UNKNOWN))
         ftype = FunctionType([a.type for a in body.args], [v.type for v in outputs])
-        func = FuncOp.build(sym_name="main", function_type=ftype, declaration=True)
+        func = FuncOp.build(sym_name="main", function_type=ftype, declaration=True, location=NameLoc(self.filename))
         func.regions[0].add_block(body)
         func.attributes["onnx.inputs"] = _names_attr([i.name for i in inputs])
         func.attributes["onnx.outputs"] = _names_attr([o.name for o in graph.output])
