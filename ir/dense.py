@@ -28,12 +28,31 @@ def numpy_dtype(element: Type) -> np.dtype:
     if isinstance(element, IndexType):
         return np.dtype(np.int64)
     if isinstance(element, FloatType):
+        if element.name in _ML_DTYPES:
+            return _ml_dtype(element.name)
         return np.dtype({"f16": np.float16, "bf16": np.float32, "f32": np.float32,
                          "f64": np.float64}.get(element.name, np.float64))
     if isinstance(element, ComplexType):
         inner = numpy_dtype(element.element_type)
         return np.dtype(np.complex128 if inner == np.float64 else np.complex64)
     raise ValueError(f"no numpy storage for element type {element}")
+
+
+# 8-, 6- and 4-bit floats are stored in ml_dtypes' numpy types (one byte per element), which
+# give them exact conversions and arithmetic; onnx uses the same types for its test data.
+_ML_DTYPES = {"f8E5M2": "float8_e5m2", "f8E4M3": "float8_e4m3", "f8E4M3FN": "float8_e4m3fn",
+              "f8E5M2FNUZ": "float8_e5m2fnuz", "f8E4M3FNUZ": "float8_e4m3fnuz",
+              "f8E4M3B11FNUZ": "float8_e4m3b11fnuz", "f8E3M4": "float8_e3m4",
+              "f8E8M0FNU": "float8_e8m0fnu", "f4E2M1FN": "float4_e2m1fn",
+              "f6E2M3FN": "float6_e2m3fn", "f6E3M2FN": "float6_e3m2fn"}
+
+
+def _ml_dtype(name: str) -> np.dtype:
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ValueError(f"element type {name} needs the ml_dtypes package") from None
+    return np.dtype(getattr(ml_dtypes, _ML_DTYPES[name]))
 
 
 def round_to_bf16(array) -> np.ndarray:

@@ -20,22 +20,30 @@ from .base import (BOOL, GraphOp, Kind, ShapeError, broadcast_shapes, element_of
 # ---- element categories ---------------------------------------------------------------------
 
 FLOAT, SIGNED, UNSIGNED, LOGICAL = "float", "signed", "unsigned", "bool"
+NARROW_FLOAT = "narrow float"  # 8- and 4-bit floats: storage types that only graph.cast computes on
+NARROW_INT = "narrow integer"  # 4- and 2-bit integers (stored in 8 bits): also only for graph.cast
+_NARROW_FLOATS = ("f8E4M3FN", "f8E4M3FNUZ", "f8E5M2", "f8E5M2FNUZ", "f4E2M1FN")
 INTEGER = (SIGNED, UNSIGNED)
 NUMERIC = (FLOAT, SIGNED, UNSIGNED)
 ANY = (FLOAT, SIGNED, UNSIGNED, LOGICAL)
-_NAMES = {FLOAT: "float", SIGNED: "signed integer", UNSIGNED: "unsigned integer", LOGICAL: "i1"}
+_NAMES = {FLOAT: "float", SIGNED: "signed integer", UNSIGNED: "unsigned integer", LOGICAL: "i1",
+          NARROW_FLOAT: "8- or 4-bit float", NARROW_INT: "4- or 2-bit integer"}
 
 
 def category(element: Type) -> str | None:
     """float / signed / unsigned / bool, or None for elements graph ops do not compute on
     (index, odd-width integers, f80)."""
     if isinstance(element, FloatType):
+        if element.name in _NARROW_FLOATS:
+            return NARROW_FLOAT
         return FLOAT if element.name in ("f16", "bf16", "f32", "f64") else None
     if isinstance(element, IntegerType):
         if element.width == 1:
             return LOGICAL
         if element.width in (8, 16, 32, 64):
             return UNSIGNED if element.signedness == "u" else SIGNED
+        if element.width in (2, 4):
+            return NARROW_INT
     return None
 
 
@@ -70,15 +78,30 @@ def round_to_bf16(x) -> np.ndarray:
     return np.where(np.isnan(x), np.float32("nan"), rounded)
 
 
-def cast_array(x, element: Type) -> np.ndarray:
+def cast_array(x, element: Type, saturate: bool = True) -> np.ndarray:
     """ONNX's Cast on numpy values: float -> int truncates toward zero, anything -> i1 is
-    `!= 0`, int -> int wraps, narrowing floats round to nearest even."""
+    `!= 0`, int -> int wraps, narrowing floats round to nearest even. To an 8- or 4-bit
+    float, `saturate` clamps out-of-range values (and infinities) to the largest finite
+    value; without it they become inf, or NaN where the type has no inf."""
     x = np.asarray(x)
     dtype = numpy_dtype(element)
     if dtype == np.bool_:
         return x != 0
+    if category(element) == NARROW_FLOAT:
+        import ml_dtypes
+        wide = x.astype(np.float32) if x.dtype.kind != "f" or x.dtype.itemsize < 4 else x
+        if saturate:
+            info = ml_dtypes.finfo(dtype)
+            wide = np.clip(wide, float(info.min), float(info.max))
+        with np.errstate(all="ignore"):
+            return wide.astype(dtype)
     with np.errstate(all="ignore"):
         y = x.astype(dtype)
+    if category(element) == NARROW_INT:  # wrap to the narrow width, as the 8-bit storage does not
+        bits = element.width
+        y = y & np.asarray((1 << bits) - 1, dtype)
+        if element.signedness != "u":
+            y = np.where(y >= (1 << (bits - 1)), y - (1 << bits), y).astype(dtype)
     if isinstance(element, FloatType) and element.name == "bf16":
         y = round_to_bf16(y)
     return y
@@ -402,18 +425,20 @@ class CastOp(Unary):
 
     name = "graph.cast"
     to = type_()
+    saturate = int_(1, doc="to an 8- or 4-bit float: 1 clamps out-of-range values to the largest "
+                           "finite one, 0 gives inf or NaN (ONNX's saturate)")
 
     @classmethod
     def infer(cls, types, attrs):
         (t,) = types
-        check_elements(t, ANY)
+        check_elements(t, ANY + (NARROW_FLOAT, NARROW_INT))
         if category(attrs.to) is None:
             raise ShapeError(f"cannot cast to {attrs.to}: expects a float, i1 or 8/16/32/64-bit integer type")
         return [tensor(t.shape, attrs.to)]
 
     @staticmethod
-    def reference(x, *, to):
-        return cast_array(x, to)
+    def reference(x, *, to, saturate=1):
+        return cast_array(x, to, bool(saturate))
 
     def undefined_behavior(self, args, results):
         (x,) = args

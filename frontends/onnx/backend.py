@@ -28,8 +28,9 @@ class DescendRep(BackendRep):
                                  "(sequences, maps and optionals are not supported)")
         self.input_names = [i.name for i in model.graph.input if i.name not in initializers]
         self.output_names = [o.name for o in model.graph.output]
-        # bf16 is stored as f32 inside descend; give it back as ml_dtypes.bfloat16, as onnx does
-        self._bf16 = [o.type.tensor_type.elem_type == 16 for o in model.graph.output]
+        # descend stores bf16 as f32 (and may widen other types): give outputs back in the
+        # numpy type onnx uses for the declared element type (ml_dtypes.bfloat16, ...)
+        self._dtypes = [_numpy_type(o.type.tensor_type.elem_type) for o in model.graph.output]
         self._prepared: dict = {}
         self._frozen: list[str] = []  # inputs specialised on their values (see _get)
         if input_arrays is not None:
@@ -78,11 +79,17 @@ class DescendRep(BackendRep):
                              f"({', '.join(self.input_names)}), got {len(inputs)}")
         run, kept = self._get(tuple(x.shape for x in inputs), inputs)
         outputs = list(run([inputs[i] for i in kept]))
-        if any(self._bf16):
-            import ml_dtypes
-            outputs = [np.asarray(y).astype(ml_dtypes.bfloat16) if bf16 else y
-                       for y, bf16 in zip(outputs, self._bf16)]
+        outputs = [np.asarray(y).astype(dtype) if dtype is not None and np.asarray(y).dtype != dtype else y
+                   for y, dtype in zip(outputs, self._dtypes)]
         return tuple(outputs)
+
+
+def _numpy_type(onnx_elem_type: int):
+    from onnx import helper
+    try:
+        return np.dtype(helper.tensor_dtype_to_np_dtype(onnx_elem_type)) if onnx_elem_type else None
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def interpreter_executor(module):

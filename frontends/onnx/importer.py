@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from descend.ir import (Block, Builder, DenseElementsAttr, DiagnosticError, Diagnostic,
+from descend.ir import (Block, Builder, DenseElementsAttr, DiagnosticError, Diagnostic, FloatType,
                         FunctionType, IntegerType, NameLoc, TensorType, Type, UNKNOWN, bf16,
                         f16, f32, f64)
 from descend.dialects.builtin import ModuleOp
@@ -30,6 +30,9 @@ _ELEMENTS = {  # TensorProto data type -> element type
     1: f32, 2: IntegerType(8, "u"), 3: IntegerType(8), 4: IntegerType(16, "u"), 5: IntegerType(16),
     6: IntegerType(32), 7: IntegerType(64), 9: IntegerType(1), 10: f16, 11: f64,
     12: IntegerType(32, "u"), 13: IntegerType(64, "u"), 16: bf16,
+    17: FloatType("f8E4M3FN"), 18: FloatType("f8E4M3FNUZ"), 19: FloatType("f8E5M2"),
+    20: FloatType("f8E5M2FNUZ"), 23: FloatType("f4E2M1FN"), 24: FloatType("f8E8M0FNU"),
+    21: IntegerType(4, "u"), 22: IntegerType(4), 25: IntegerType(2, "u"), 26: IntegerType(2),
 }
 
 

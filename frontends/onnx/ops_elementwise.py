@@ -146,9 +146,12 @@ def cast_like(node: Node):
 
 
 def _cast(node: Node, to):
-    """saturate and round_mode only concern float8 (and e8m0) targets, which have no
-    element type here: element_type already refused them."""
-    return node.build(graph.CastOp, node.inputs[0], to=to)
+    """`saturate` only concerns 8- and 4-bit float targets; e8m0 (with its round_mode) has
+    no cast here."""
+    if isinstance(to, FloatType) and to.name == "f8E8M0FNU":
+        raise Unsupported("casts to FLOAT8E8M0 (round_mode) are not supported")
+    saturate = node.attr("saturate", 1)
+    return node.build(graph.CastOp, node.inputs[0], to=to, saturate=None if saturate == 1 else saturate)
 
 
 @converter("Dropout")
