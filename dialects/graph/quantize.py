@@ -15,6 +15,7 @@ from descend.ir.dense import round_to_bf16
 
 from .base import (GraphOp, Kind, ShapeError, int_, ints, is_float, normalize_axis, shape_text, tensor,
                    type_)
+from .elementwise import cast_array
 from .nn import MatmulOp, _conv, _list, _window_out, _window_params
 
 U8 = IntegerType(8, "u")
@@ -22,13 +23,29 @@ U8 = IntegerType(8, "u")
 
 # ---- scales and zero points ---------------------------------------------------------------------
 
+NARROW_FLOATS = ("f8E4M3FN", "f8E4M3FNUZ", "f8E5M2", "f8E5M2FNUZ", "f4E2M1FN")
+
+
 def _integer_range(element) -> tuple[int, int]:
-    """The values of an 8/16/32-bit integer element type (the ones a quantized tensor holds)."""
-    if not isinstance(element, IntegerType) or element.width not in (8, 16, 32):
-        raise ShapeError(f"quantizes to 8-, 16- or 32-bit integers, not {element}")
+    """The values of an integer element type of 2 to 32 bits."""
+    if not isinstance(element, IntegerType) or element.width not in (2, 4, 8, 16, 32):
+        raise ShapeError(f"quantizes to 2-, 4-, 8-, 16- or 32-bit integers, not {element}")
     if element.signedness == "u":
         return 0, (1 << element.width) - 1
     return -(1 << (element.width - 1)), (1 << (element.width - 1)) - 1
+
+
+def _narrow_float(element) -> bool:
+    return isinstance(element, FloatType) and element.name in NARROW_FLOATS
+
+
+def _quantized_type(element) -> None:
+    """A quantized tensor holds integers of 2 to 32 bits, or 8- and 4-bit floats."""
+    if not _narrow_float(element):
+        try:
+            _integer_range(element)
+        except ShapeError:
+            raise ShapeError(f"quantizes to 2- to 32-bit integers or 8- and 4-bit floats, not {element}") from None
 
 
 def _check_param(x: TensorType, param: TensorType, axis: int, block_size: int, what: str) -> None:
@@ -72,7 +89,8 @@ def _quantize_params(types, attrs) -> None:
         raise ShapeError(f"expects a float scale, got {scale}")
     _check_param(x, scale, attrs.axis, attrs.block_size, "scale")
     if len(types) == 3:
-        if types[2].shape != scale.shape:
+        one_each = all(d == 1 for d in types[2].shape) and all(d == 1 for d in scale.shape)
+        if types[2].shape != scale.shape and not one_each:
             raise ShapeError(f"zero_point [{shape_text(types[2].shape)}] should have the scale's shape "
                              f"[{shape_text(scale.shape)}]")
 
@@ -86,7 +104,9 @@ def _saturate(q, element) -> np.ndarray:
 
 class QuantizeLinearOp(GraphOp):
     """y = saturate(round_half_even(x / scale) + zero_point) in the integer type `to`, scale
-    and zero point per tensor, per axis or blocked (ONNX QuantizeLinear)."""
+    and zero point per tensor, per axis or blocked (ONNX QuantizeLinear); to an 8-bit float,
+    x / scale cast (clamped to the finite range with `saturate`; the zero point is 0), to
+    f4E2M1FN, x / scale + zero_point cast, saturated."""
 
     name = "graph.quantize_linear"
     x = operand(TensorType)
@@ -95,7 +115,8 @@ class QuantizeLinearOp(GraphOp):
     y = result(TensorType)
     axis = int_(1)
     block_size = int_(0)
-    to = type_(doc="the quantized element type: an 8-, 16- or 32-bit integer")
+    to = type_(doc="the quantized element type: a 2- to 32-bit integer, an 8- or 4-bit float")
+    saturate = int_(1, doc="to an 8-bit float: 1 clamps to the finite range, 0 overflows to inf or NaN")
     kind = Kind.BROADCAST
 
     @classmethod
@@ -103,16 +124,20 @@ class QuantizeLinearOp(GraphOp):
         x = types[0]
         if not is_float(x):
             raise ShapeError(f"quantizes a float x, got {x}")
-        _integer_range(attrs.to)
+        _quantized_type(attrs.to)
         _quantize_params(types, attrs)
         if len(types) == 3 and types[2].element_type != attrs.to:
             raise ShapeError(f"zero_point {types[2]} should hold the quantized type {attrs.to}")
         return [tensor(x.shape, attrs.to)]
 
     @staticmethod
-    def reference(x, scale, zero_point=None, *, axis=1, block_size=0, to):
+    def reference(x, scale, zero_point=None, *, axis=1, block_size=0, to, saturate=1):
         x = np.asarray(x)
         scaled = x / _expand(scale, x.shape, axis, block_size)   # in x's (and scale's) precision
+        if _narrow_float(to):
+            if zero_point is not None and to.name == "f4E2M1FN":   # onnx uses no float8 zero point
+                scaled = scaled + _expand(zero_point, x.shape, axis, block_size).astype(np.float32)
+            return cast_array(scaled, to, saturate=bool(saturate) or to.name == "f4E2M1FN")
         q = np.rint(scaled).astype(np.float64)
         if zero_point is not None:
             q = q + _expand(zero_point, x.shape, axis, block_size).astype(np.float64)
@@ -121,7 +146,8 @@ class QuantizeLinearOp(GraphOp):
 
 class DequantizeLinearOp(GraphOp):
     """y = (x - zero_point) * scale in the scale's float type, scale and zero point per
-    tensor, per axis or blocked (ONNX DequantizeLinear)."""
+    tensor, per axis or blocked (ONNX DequantizeLinear); 8- and 4-bit float x ignore the
+    zero point (0 for them)."""
 
     name = "graph.dequantize_linear"
     x = operand(TensorType)
@@ -135,7 +161,7 @@ class DequantizeLinearOp(GraphOp):
     @classmethod
     def infer(cls, types, attrs):
         x = types[0]
-        _integer_range(x.element_type)
+        _quantized_type(x.element_type)
         _quantize_params(types, attrs)
         if len(types) == 3 and types[2].element_type != x.element_type:
             raise ShapeError(f"zero_point {types[2]} should hold x's type {x.element_type}")
@@ -145,7 +171,7 @@ class DequantizeLinearOp(GraphOp):
     def reference(x, scale, zero_point=None, *, axis=1, block_size=0):
         x = np.asarray(x)
         dx = x.astype(np.float32)
-        if zero_point is not None:
+        if zero_point is not None and x.dtype.kind in "iu":
             dx = dx - _expand(zero_point, x.shape, axis, block_size)
         return dx * _expand(scale, x.shape, axis, block_size)
 

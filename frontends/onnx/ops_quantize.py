@@ -1,8 +1,9 @@
 """ONNX -> graph: converters of quantization ops — QuantizeLinear, DequantizeLinear,
 DynamicQuantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul, QLinearConv, BitCast.
 
-Omitted zero points become zero constants, so the integer graph ops always take them;
-float8, 4- and 2-bit quantized types have no element type here and are refused."""
+Omitted zero points become zero constants, so the integer graph ops always take them.
+Quantize and dequantize take 2- to 32-bit integers and 8- and 4-bit floats (f8E4M3FN,
+f8E4M3FNUZ, f8E5M2, f8E5M2FNUZ, f4E2M1FN)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ U8 = IntegerType(8, "u")
 
 
 def _quantized(element, what: str) -> None:
-    if not isinstance(element, IntegerType) or element.width not in (8, 16, 32):
-        raise Unsupported(f"{what} of {element} (quantized types are 8-, 16- and 32-bit integers)")
+    if isinstance(element, FloatType) and element.name in graph.quantize.NARROW_FLOATS:
+        return
+    if not isinstance(element, IntegerType) or element.width not in (2, 4, 8, 16, 32):
+        raise Unsupported(f"{what} of {element} (quantized types are 2- to 32-bit integers and "
+                          "8- and 4-bit floats)")
 
 
 def _zero(node: Node, like) -> object:
@@ -53,7 +57,8 @@ def quantize_linear(node: Node):
         p = element_type(precision)
         x, scale = _float_cast(node, x, p), _float_cast(node, scale, p)
     return node.build(graph.QuantizeLinearOp, x, scale, zero_point, axis=int(node.attr("axis", 1)),
-                      block_size=int(node.attr("block_size", 0)), to=to)
+                      block_size=int(node.attr("block_size", 0)), to=to,
+                      saturate=int(node.attr("saturate", 1)))
 
 
 @converter("DequantizeLinear")
