@@ -110,12 +110,15 @@ def _reference_parameters(fn) -> tuple[list[str], bool]:
     return cached
 
 
-def evaluate_reference(op, args: Sequence[Any], refine_poison: bool = False) -> list:
+def evaluate_reference(op, args: Sequence[Any], refine_poison: bool = False,
+                       value_types: Sequence[Type] | None = None) -> list:
     """Apply `op`'s reference staticmethod to operand values; keyword parameters are filled
     from properties of the same name, or `result_type` / `result_types`. Raises
     UndefinedBehavior where the op's hook says so, except that with `refine_poison` (for
     folders: any value refines poison, as MLIR's folders assume) poison gives the values
-    the reference computed."""
+    the reference computed. `value_types` stores the results as these types instead of the
+    op's result types: te.compute evaluates a scalar body on whole index grids by passing
+    tensor types of the grid's shape."""
     fn = type(op).reference
     names, var_kw = _reference_parameters(fn)
     kwargs = {}
@@ -137,7 +140,8 @@ def evaluate_reference(op, args: Sequence[Any], refine_poison: bool = False) -> 
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if len(outs) != len(op.results):
         raise op.error(f"reference semantics gave {len(outs)} values for {len(op.results)} results")
-    results = [as_value(v, r.type) for v, r in zip(outs, op.results)]
+    types = [r.type for r in op.results] if value_types is None else list(value_types)
+    results = [as_value(v, t) for v, t in zip(outs, types)]
     check = getattr(op, "undefined_behavior", None)
     if check is not None:
         # After computing, so a hook may judge results too (nnan: a NaN result is poison);
