@@ -16,7 +16,7 @@ from descend.ir.dense import round_to_bf16
 from .base import (GraphOp, Kind, ShapeError, int_, ints, is_float, normalize_axis, shape_text, tensor,
                    type_)
 from .elementwise import cast_array
-from .nn import MatmulOp, _conv, _list, _window_out, _window_params
+from .nn import MatmulOp, _conv, _list, _window_params
 
 U8 = IntegerType(8, "u")
 
@@ -117,7 +117,7 @@ class QuantizeLinearOp(GraphOp):
     block_size = int_(0)
     to = type_(doc="the quantized element type: a 2- to 32-bit integer, an 8- or 4-bit float")
     saturate = int_(1, doc="to an 8-bit float: 1 clamps to the finite range, 0 overflows to inf or NaN")
-    kind = Kind.BROADCAST
+    kind = Kind.INJECTIVE   # not BROADCAST: a blocked scale is read at index // block_size
 
     @classmethod
     def infer(cls, types, attrs):
@@ -156,7 +156,7 @@ class DequantizeLinearOp(GraphOp):
     y = result(TensorType)
     axis = int_(1)
     block_size = int_(0)
-    kind = Kind.BROADCAST
+    kind = Kind.INJECTIVE   # not BROADCAST: a blocked scale is read at index // block_size
 
     @classmethod
     def infer(cls, types, attrs):

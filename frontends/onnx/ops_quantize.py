@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from descend.dialects import graph
-from descend.ir import FloatType, IntegerType, numpy_dtype
+from descend.ir import FloatType, IntegerType, bf16, numpy_dtype
 
 from .importer import element_type
 from .ops_nn import _geometry, _spatial
@@ -30,6 +30,14 @@ def _quantized(element, what: str) -> None:
 def _zero(node: Node, like) -> object:
     """A scalar zero of `like`'s element type: the zero point of an input that has none."""
     return node.constant(np.zeros((), numpy_dtype(like.type.element_type)), like.type.element_type)
+
+
+def _no_bf16(*values) -> None:
+    """onnx rounds bf16 arithmetic (x / scale, the combined scale) to bf16 at each step; the
+    graph ops compute it in f32, so rather than answer differently they refuse bf16."""
+    for v in values:
+        if v.type.element_type == bf16:
+            raise Unsupported(f"bf16 scales and inputs ({v.type}): the arithmetic would not round as onnx's")
 
 
 def _float_cast(node: Node, value, element):
@@ -56,6 +64,7 @@ def quantize_linear(node: Node):
         # onnx divides x by the scale after casting both to `precision`
         p = element_type(precision)
         x, scale = _float_cast(node, x, p), _float_cast(node, scale, p)
+    _no_bf16(x, scale)
     return node.build(graph.QuantizeLinearOp, x, scale, zero_point, axis=int(node.attr("axis", 1)),
                       block_size=int(node.attr("block_size", 0)), to=to,
                       saturate=int(node.attr("saturate", 1)))
@@ -97,6 +106,7 @@ def matmul_integer(node: Node):
 def qlinear_matmul(node: Node):
     if len(node.inputs) < 8 or any(v is None for v in node.inputs[:8]):
         raise Unsupported("QLinearMatMul without all eight inputs")
+    _no_bf16(*node.inputs[:8])
     return node.build(graph.QLinearMatmulOp, *node.inputs[:8])
 
 
@@ -121,6 +131,7 @@ def conv_integer(node: Node):
 def qlinear_conv(node: Node):
     if len(node.inputs) < 8 or any(v is None for v in node.inputs[:8]):
         raise Unsupported("QLinearConv without all eight quantization inputs")
+    _no_bf16(*node.inputs[:8])
     w = node.inputs[3]
     return node.build(graph.QLinearConvOp, *node.inputs[:8], node.input(8), **_conv_attrs(node, w))
 

@@ -277,3 +277,33 @@ def test_onnx_node(name, cases):
     from descend.testing.onnx_conformance import PASSED, run_case
     outcome = run_case(cases[name], DescendBackend)
     assert outcome.status == PASSED, outcome.message
+
+
+# ---- converters -------------------------------------------------------------------------------------
+
+def _model(op_type, inputs, outputs, opset, **attrs):
+    """inputs, outputs: (name, TensorProto type, shape)."""
+    node = helper.make_node(op_type, [n for n, _, _ in inputs], [n for n, _, _ in outputs], **attrs)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info(*i) for i in inputs],
+                          [helper.make_tensor_value_info(*o) for o in outputs])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("scale_type,output_dtype", [(onnx.TensorProto.FLOAT16, onnx.TensorProto.FLOAT),
+                                                     (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)])
+def test_dequantize_output_dtype_computes_as_onnx(scale_type, output_dtype):
+    from onnx.reference import ReferenceEvaluator
+    from descend.frontends.onnx.backend import DescendBackend
+    model = _model("DequantizeLinear", [("x", onnx.TensorProto.INT8, [5]), ("s", scale_type, [])],
+                   [("y", output_dtype, [5])], 23, output_dtype=output_dtype)
+    x = np.array([-128, -3, 0, 77, 127], np.int8)
+    s = np.array(0.0137, helper.tensor_dtype_to_np_dtype(scale_type))
+    want = ReferenceEvaluator(model).run(None, {"x": x, "s": s})[0]
+    same(DescendBackend.run_model(model, [x, s])[0], want)
+
+
+def test_bf16_quantization_is_refused_not_rounded_differently():
+    from descend.frontends.onnx import check_onnx
+    model = _model("QuantizeLinear", [("x", onnx.TensorProto.BFLOAT16, [3]), ("s", onnx.TensorProto.BFLOAT16, [])],
+                   [("y", onnx.TensorProto.UINT8, [3])], 21)
+    assert "bf16 scales and inputs" in check_onnx(model).render("m")
