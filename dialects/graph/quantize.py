@@ -324,7 +324,7 @@ class QLinearMatmulOp(GraphOp):
         _check_zero_point(b_zp, b, False, "b_zero_point")
         _check_matmul_param(a_scale, a, True, "a_scale")
         _check_matmul_param(b_scale, b, False, "b_scale")
-        _integer_range(y_zp.element_type)
+        _integer_operand(y_zp, "y_zero_point")
         for name, t in (("y_scale", y_scale), ("y_zero_point", y_zp)):
             if any(d != 1 for d in t.shape):
                 raise ShapeError(f"{name} [{shape_text(t.shape)}] should have one element")
@@ -450,7 +450,7 @@ class QLinearConvOp(GraphOp):
         if any(d != 1 for d in w_scale.shape) and w_scale.shape != (w.shape[0],):
             raise ShapeError(f"w_scale [{shape_text(w_scale.shape)}] should have one element or "
                              f"[{w.shape[0]}], the output channels of w [{shape_text(w.shape)}]")
-        _integer_range(y_zp.element_type)
+        _integer_operand(y_zp, "y_zero_point")
         if len(types) == 9:
             bias = types[8]
             if bias.element_type != i32 or bias.shape != (w.shape[0],):
