@@ -75,19 +75,24 @@ class RoiAlignOp(GraphOp):
         data = _work(x)
         _, channels, height, width = data.shape
         out = np.zeros((len(rois), channels, output_height, output_width))
-        shift = 0.5 if half_pixel else 0.0
-        for r, (roi, b) in enumerate(zip(_work(rois), np.asarray(batch_indices))):
-            x1, y1, x2, y2 = roi * spatial_scale - shift
+        # sample positions in the rois' precision (f32 at least), as onnxruntime computes them:
+        # a sample on the image's far edge is in or out by that rounding
+        coords = np.float64 if rois.dtype == np.float64 else np.float32
+        shift = coords(0.5 if half_pixel else 0.0)
+        for r, (roi, b) in enumerate(zip(np.asarray(rois, coords), np.asarray(batch_indices))):
+            x1, y1, x2, y2 = roi * coords(spatial_scale) - shift
             roi_w, roi_h = x2 - x1, y2 - y1
             if not half_pixel:
-                roi_w, roi_h = max(roi_w, 1.0), max(roi_h, 1.0)
-            bin_h, bin_w = roi_h / output_height, roi_w / output_width
+                roi_w, roi_h = max(roi_w, coords(1.0)), max(roi_h, coords(1.0))
+            bin_h, bin_w = roi_h / coords(output_height), roi_w / coords(output_width)
             grid_h = sampling_ratio if sampling_ratio > 0 else int(np.ceil(roi_h / output_height))
             grid_w = sampling_ratio if sampling_ratio > 0 else int(np.ceil(roi_w / output_width))
             if grid_h * grid_w == 0:
                 continue
-            ys = y1 + np.arange(output_height)[:, None] * bin_h + (np.arange(grid_h)[None, :] + 0.5) * bin_h / grid_h
-            xs = x1 + np.arange(output_width)[:, None] * bin_w + (np.arange(grid_w)[None, :] + 0.5) * bin_w / grid_w
+            ys = (y1 + np.arange(output_height, dtype=coords)[:, None] * bin_h
+                  + (np.arange(grid_h, dtype=coords)[None, :] + coords(0.5)) * bin_h / coords(grid_h))
+            xs = (x1 + np.arange(output_width, dtype=coords)[:, None] * bin_w
+                  + (np.arange(grid_w, dtype=coords)[None, :] + coords(0.5)) * bin_w / coords(grid_w))
             (y_lo, y_hi, wy_lo, wy_hi), (x_lo, x_hi, wx_lo, wx_hi) = (
                 _bilinear_axis(ys.reshape(-1), height), _bilinear_axis(xs.reshape(-1), width))
             image = data[int(b)]
