@@ -4,7 +4,6 @@ decide shapes); the window and mel ops then become constants themselves."""
 
 from __future__ import annotations
 
-import numpy as np
 
 from descend.dialects import graph
 from descend.dialects.graph import signal
@@ -75,7 +74,7 @@ def window(node: Node):
         raise Unsupported(f"window size {size}")
     element = element_type(int(node.attr("output_datatype", 1)))
     dtype = graph.base.dtype_of(graph.tensor((), element))
-    values = _WINDOWS[node.op_type](size, bool(node.attr("periodic", 1)), np.float64 if element.name == "bf16" else dtype)
+    values = _WINDOWS[node.op_type](size, bool(node.attr("periodic", 1)), dtype)
     return node.constant(values, element)
 
 
