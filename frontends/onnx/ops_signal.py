@@ -4,7 +4,6 @@ decide shapes); the window and mel ops then become constants themselves."""
 
 from __future__ import annotations
 
-
 from descend.dialects import graph
 from descend.dialects.graph import signal
 from descend.ir import FloatType
