@@ -5,5 +5,6 @@ from .func import FUNC
 from .arith import ARITH
 from .math import MATH
 from .graph import GRAPH
+from .te import TE
 
-ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH]
+ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH, TE]
