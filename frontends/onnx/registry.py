@@ -117,9 +117,9 @@ class Node:
             raise Unsupported(f"input #{index} ({what}) is missing")
         array = constant_value(value)
         if array is None:
-            name = self.importer.argument_names.get(value)
-            if name is not None:
-                self.importer.needs_constant.add(name)
+            # the graph inputs this value is computed from: freezing them makes it constant
+            self.importer.needs_constant.update(self.importer.argument_names[a] for a in _arguments_behind(value)
+                                                if a in self.importer.argument_names)
             raise Unsupported(f"input #{index} ({what}) must be a constant: static shapes need it at import")
         return array
 
@@ -145,6 +145,21 @@ def constant_value(value: Value) -> np.ndarray | None:
     if op is not None and op.name == "graph.constant":
         return np.asarray(op.properties["value"].array)
     return None
+
+
+def _arguments_behind(value: Value, limit: int = 256) -> set:
+    """Block arguments `value` is computed from (its backward slice, bounded)."""
+    seen, found, work = set(), set(), [value]
+    while work and len(seen) < limit:
+        v = work.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if isinstance(v, OpResult):
+            work.extend(v.owner.operands)
+        else:
+            found.add(v)
+    return found
 
 
 def try_fold(op: Operation) -> list[DenseElementsAttr] | None:
