@@ -1,7 +1,7 @@
 """frontends.onnx: ONNX models as graph-dialect modules (`import_onnx`), and the list of
 what cannot be imported (`check_onnx`)."""
 
-from . import (ops_elementwise, ops_indexing, ops_loss, ops_nn, ops_quantize,  # noqa: F401  (register converters)
+from . import (ops_control, ops_elementwise, ops_indexing, ops_loss, ops_nn, ops_quantize,  # noqa: F401  (register converters)
                ops_recurrent, ops_reduction, ops_shape, ops_signal, ops_vision)
 from .importer import (ImportFailed, ImportReport, ModelError, Problem, element_type, import_model,
                        onnx_dtype)
