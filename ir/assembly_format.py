@@ -463,9 +463,13 @@ class CustomDirective:
     grammar: Lark EBNF over the base grammar's rules (type, value_use, attribute_value, ...);
     its children reach `build(state, children, args)` which fills the op state.
     provides / provides_types: field names the directive fills (for the completeness check);
-    elides: attribute names the directive prints itself (not repeated in attr-dict)."""
+    elides: attribute names the directive prints itself (not repeated in attr-dict).
+    parse_actions: helper rule name -> `action(builder, children)`, run while parsing as
+    that rule is reduced (its return value is the rule's child); e.g. to bind `%i` as an
+    argument of the region that follows with `builder.declare_region_argument(token, type)`."""
 
     grammar = ""
+    parse_actions: dict = {}
     provides: tuple = ()
     provides_types: tuple = ()
     elides: tuple = ()

@@ -432,6 +432,8 @@ class IRBuilder(Transformer):
         self.frames.append(frame)
         if self.pending_args:
             for arg in self.pending_args:
+                if arg.type is None:
+                    raise self.fail(arg.token, f"no type given for region argument '{arg.name}'")
                 value = block.add_argument(arg.type, arg.location)
                 arg.value = value
                 self.define(arg.name, value, arg.token)
@@ -513,6 +515,14 @@ class IRBuilder(Transformer):
         if isinstance(loc, str) or (loc is not None and _unresolved(loc)):
             self.loc_fixups.append((arg, loc))
         self.define(str(token), arg, token)
+        return arg
+
+    def declare_region_argument(self, token, type_=None) -> EntryArg:
+        """For custom directives' parse actions: `%name` (token) becomes an argument of the
+        entry block of the next region parsed. Its type may be set on the returned object
+        (`.type`) until that region opens; `.value` is the block argument afterwards."""
+        arg = EntryArg(str(token), type_, None, self.loc(token), token)
+        self.pending_args.append(arg)
         return arg
 
     def entry_arg(self, c):

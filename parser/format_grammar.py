@@ -28,6 +28,21 @@ def _is_unit(var: Var) -> bool:
     return isinstance(c, IsInstance) and c.classes == (UnitAttr,)
 
 
+class ParseAction:
+    """A custom directive's callback for one of its helper rules, run as the rule is reduced
+    (while parsing, before later tokens): `action(builder, children)`. The parser binds the
+    builder (parser/parser.py)."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action):
+        self.action = action
+
+    def bind(self, builder):
+        action = self.action
+        return lambda children: action(builder, children)
+
+
 class RuleWriter:
     """Collects the Lark rules and the callbacks of one op's custom form."""
 
@@ -90,6 +105,8 @@ class RuleWriter:
                 self.shared[bare] = body
                 self.rules.append(f"{rule}: {body}")
                 self.callbacks[bare] = list
+            for rule, action in getattr(e.directive, "parse_actions", {}).items():
+                self.callbacks[rule] = ParseAction(action)
             return name
         if isinstance(e, Optional_):
             name = self.fresh("opt")

@@ -17,7 +17,7 @@ from ..ir.dialect import Context
 from ..ir.location import FileLineColLoc, Location, UNKNOWN
 from ..ir.verifier import verify as verify_ir
 from .builder import IRBuilder
-from .format_grammar import op_grammar
+from .format_grammar import ParseAction, op_grammar
 
 _BASE = (Path(__file__).with_name("grammar.lark")).read_text()
 _PARSERS: dict = {}
@@ -40,6 +40,8 @@ class _Parser:
         callbacks["__builder__"] = self.builder
         for name, fn in callbacks.items():
             if name != "__builder__":
+                if isinstance(fn, ParseAction):
+                    fn = fn.bind(self.builder)
                 setattr(self.builder, name, fn)
         self.lark = Lark(grammar, parser="lalr", lexer="contextual", transformer=self.builder,
                          maybe_placeholders=True, start=["start", "dialect_params"],
