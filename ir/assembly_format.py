@@ -379,6 +379,9 @@ class FormatPrinter:
         elif e.category == "attribute":
             if value is None:
                 return
+            from .attributes import UnitAttr
+            if isinstance(value, UnitAttr):
+                return  # a unit attribute is written by its group's literal (`inbounds`)
             syntax = getattr(e.field, "syntax", None)
             self.emit(syntax.print(value) if syntax is not None else p.attr_text(value, elide_type=False))
         elif e.category == "region":

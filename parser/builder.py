@@ -718,6 +718,17 @@ class IRBuilder(Transformer):
             if dialect in self.context.dialects and not self.context.allow_unregistered:
                 raise self.fail(token, f"dialect '{dialect}' provides no type '{mnemonic}'")
             return T.OpaqueType(dialect, mnemonic, body[1] if body else None)
+        if hasattr(cls, "parse_body"):
+            # A type with a syntax of its own (`!llvm.array<4 x f32>`): it reads the body
+            # text and parses the types inside it through `parse_params`.
+            def parse_params(text):
+                params = parse_fragment(self, text, "dialect_params", token) if text.strip() else []
+                return [p.type if isinstance(p, A.TypeAttr) else p for p in params]
+            from .parser import parse_fragment
+            try:
+                return cls.parse_body(body[1] if body else None, parse_params)
+            except (ValueError, TypeError) as exc:
+                raise self.fail(token, str(exc)) from None
         params = self._dialect_params(body, token)
         try:
             return cls.from_parameters([p.type if isinstance(p, A.TypeAttr) else p for p in params])
