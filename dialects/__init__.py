@@ -6,5 +6,6 @@ from .arith import ARITH
 from .math import MATH
 from .graph import GRAPH
 from .te import TE
+from .llvm import LLVM
 
-ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH, TE]
+ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH, TE, LLVM]
