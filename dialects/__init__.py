@@ -6,6 +6,7 @@ from .arith import ARITH
 from .math import MATH
 from .graph import GRAPH
 from .te import TE
+from .loop import LOOP
 from .llvm import LLVM
 
-ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH, TE, LLVM]
+ALL_DIALECTS: list = [BUILTIN, FUNC, ARITH, MATH, GRAPH, TE, LOOP, LLVM]
