@@ -1,0 +1,641 @@
+"""lowering: schedules as data. A `Schedule` is an ordered list of primitive records
+(split, reorder, fuse, vectorize, parallel, unroll, compute_inline; `tile` is sugar for
+split, split, reorder), each naming a compute of a te.kernel by its result's name hint or
+its index among the kernel's computes. It round-trips through JSON and through the
+kernel's `#te.schedule<"...">` attribute.
+
+`Schedule.apply_to_axes(compute)` checks the records against one compute's axes and gives
+the loop structure lower-te-to-loop builds: a `LoopNest` of `Loop`s (outermost first),
+the expression of each original axis in the loop variables (`i0 = i0.outer*8 + i0.inner`)
+and the guards a split whose factor does not divide the extent needs.
+
+Axis names: a compute's output axes are `i0, i1, ...`, its reduction axes `r0, r1, ...`;
+split names its results `<axis>.outer` / `<axis>.inner` and fuse `<outer>.<inner>.fused`
+unless the record names them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field, fields
+from typing import Iterator, Sequence, Union
+
+from descend.dialects.te import ComputeOp, KernelOp, ScheduleAttr
+
+KINDS = ("serial", "parallel", "vectorized", "unrolled")
+
+
+class ScheduleError(ValueError):
+    """A record that does not apply: the message names the primitive, axis and compute."""
+
+
+# ---- index expressions --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Var:
+    """A loop variable."""
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class Add:
+    lhs: "IndexExpr"
+    rhs: "IndexExpr"
+
+    def __str__(self) -> str:
+        return f"{self.lhs} + {self.rhs}"
+
+
+@dataclass(frozen=True)
+class Mul:
+    lhs: "IndexExpr"
+    factor: int
+
+    def __str__(self) -> str:
+        return f"{_operand_text(self.lhs)}*{self.factor}"
+
+
+@dataclass(frozen=True)
+class FloorDiv:
+    lhs: "IndexExpr"
+    divisor: int
+
+    def __str__(self) -> str:
+        return f"{_operand_text(self.lhs)} floordiv {self.divisor}"
+
+
+@dataclass(frozen=True)
+class Mod:
+    lhs: "IndexExpr"
+    divisor: int
+
+    def __str__(self) -> str:
+        return f"{_operand_text(self.lhs)} mod {self.divisor}"
+
+
+IndexExpr = Union[Var, Const, Add, Mul, FloorDiv, Mod]
+
+
+def _operand_text(e: IndexExpr) -> str:
+    return str(e) if isinstance(e, (Var, Const)) else f"({e})"
+
+
+def add(a: IndexExpr, b: IndexExpr) -> IndexExpr:
+    """a + b, simplified: x + 0 -> x; (x floordiv f)*f + x mod f -> x (an undone fuse)."""
+    if isinstance(b, Const) and b.value == 0:
+        return a
+    if isinstance(a, Const) and a.value == 0:
+        return b
+    if (isinstance(a, Mul) and isinstance(a.lhs, FloorDiv) and isinstance(b, Mod)
+            and a.factor == a.lhs.divisor == b.divisor and a.lhs.lhs == b.lhs):
+        return b.lhs
+    return Add(a, b)
+
+
+def mul(a: IndexExpr, factor: int) -> IndexExpr:
+    return a if factor == 1 else Mul(a, factor)
+
+
+def floordiv(a: IndexExpr, divisor: int) -> IndexExpr:
+    return a if divisor == 1 else FloorDiv(a, divisor)
+
+
+def mod(a: IndexExpr, divisor: int) -> IndexExpr:
+    return Const(0) if divisor == 1 else Mod(a, divisor)
+
+
+def substitute(e: IndexExpr, mapping: dict) -> IndexExpr:
+    """`e` with each Var named in `mapping` replaced by its expression."""
+    if isinstance(e, Var):
+        return mapping.get(e.name, e)
+    if isinstance(e, Const):
+        return e
+    if isinstance(e, Add):
+        return add(substitute(e.lhs, mapping), substitute(e.rhs, mapping))
+    builder = {Mul: mul, FloorDiv: floordiv, Mod: mod}[type(e)]
+    return builder(substitute(e.lhs, mapping), e.factor if isinstance(e, Mul) else e.divisor)
+
+
+def evaluate(e: IndexExpr, env: dict) -> int:
+    """The value of `e` with loop variables bound by `env` (name -> int)."""
+    if isinstance(e, Var):
+        return env[e.name]
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Add):
+        return evaluate(e.lhs, env) + evaluate(e.rhs, env)
+    if isinstance(e, Mul):
+        return evaluate(e.lhs, env) * e.factor
+    if isinstance(e, FloorDiv):
+        return evaluate(e.lhs, env) // e.divisor
+    return evaluate(e.lhs, env) % e.divisor
+
+
+# ---- primitive records --------------------------------------------------------------------
+
+ComputeKey = Union[str, int]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Split `axis` of extent E into `outer` (extent ceil(E/factor)) and `inner` (extent
+    factor): axis = outer*factor + inner, guarded by axis < E when factor does not divide E."""
+    compute: ComputeKey
+    axis: str
+    factor: int
+    outer: str
+    inner: str
+    op = "split"
+
+
+@dataclass(frozen=True)
+class Reorder:
+    """Put the named loops in this order, in the positions they occupy (others stay)."""
+    compute: ComputeKey
+    order: tuple
+    op = "reorder"
+
+
+@dataclass(frozen=True)
+class Fuse:
+    """Fuse two adjacent loops (outer directly around inner) into one of their extents'
+    product: outer = fused floordiv E_inner, inner = fused mod E_inner."""
+    compute: ComputeKey
+    outer: str
+    inner: str
+    fused: str
+    op = "fuse"
+
+
+@dataclass(frozen=True)
+class Vectorize:
+    """Run the innermost loop (an output axis) as vector lanes."""
+    compute: ComputeKey
+    axis: str
+    op = "vectorize"
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Run the outermost loop (an output axis) in parallel."""
+    compute: ComputeKey
+    axis: str
+    op = "parallel"
+
+
+@dataclass(frozen=True)
+class Unroll:
+    """Unroll the loop completely (its extent is a constant)."""
+    compute: ComputeKey
+    axis: str
+    op = "unroll"
+
+
+@dataclass(frozen=True)
+class ComputeInline:
+    """Substitute the compute's body at every read of it; it gets no loops of its own."""
+    compute: ComputeKey
+    op = "compute_inline"
+
+
+Record = Union[Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline]
+PRIMITIVES = {cls.op: cls for cls in (Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline)}
+
+
+def record_to_json(record: Record) -> dict:
+    out = {"op": record.op}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def record_from_json(data: dict, position: int = 0) -> Record:
+    """A record from its JSON object; errors name the record's position and the field."""
+    where = f"schedule record #{position}"
+    if not isinstance(data, dict):
+        raise ScheduleError(f"{where}: expected an object, got {data!r}")
+    kind = data.get("op")
+    cls = PRIMITIVES.get(kind)
+    if cls is None:
+        raise ScheduleError(f"{where}: unknown primitive {kind!r} (expected one of {', '.join(PRIMITIVES)})")
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(names) - {"op"})
+    if unknown:
+        raise ScheduleError(f"{where} ({kind}): unknown field(s) {', '.join(unknown)} (fields: {', '.join(names)})")
+    values = {}
+    for name in names:
+        if name not in data:
+            if cls is Split and name in ("outer", "inner") and isinstance(data.get("axis"), str):
+                values[name] = f"{data['axis']}.{name}"
+                continue
+            if cls is Fuse and name == "fused" and isinstance(data.get("outer"), str):
+                values[name] = f"{data['outer']}.{data.get('inner')}.fused"
+                continue
+            raise ScheduleError(f"{where} ({kind}): missing field '{name}'")
+        value = data[name]
+        if name == "compute":
+            ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+        elif name == "factor":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif name == "order":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            value = tuple(value) if ok else value
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise ScheduleError(f"{where} ({kind}): field '{name}' has the wrong type: {value!r}")
+        values[name] = value
+    return cls(**values)
+
+
+# ---- loop structure -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Loop:
+    """One loop of a nest: `for name in 0..extent`, run as `kind`; `reduction` when it
+    iterates (part of) a reduction axis."""
+    name: str
+    extent: int
+    kind: str = "serial"
+    reduction: bool = False
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The body runs only where `expr < extent` (expr is never negative): the tail of a
+    split whose factor does not divide the axis."""
+    expr: IndexExpr
+    extent: int
+
+    def __str__(self) -> str:
+        return f"{self.expr} < {self.extent}"
+
+
+@dataclass(frozen=True)
+class LoopNest:
+    """The loops of one scheduled compute, outermost first. `axes` maps each original axis
+    (`i0`.., `r0`..) to its expression in the loop variables; every guard must hold for the
+    body to run. An inlined compute has no loops of its own (lower-te-to-loop substitutes
+    its body at the reads)."""
+    compute: str
+    loops: tuple[Loop, ...]
+    axes: dict = field(default_factory=dict)
+    guards: tuple[Guard, ...] = ()
+    domain: dict = field(default_factory=dict)
+    inlined: bool = False
+
+    @property
+    def output_axes(self) -> list[str]:
+        return [a for a in self.domain if a.startswith("i")]
+
+    @property
+    def reduce_axes(self) -> list[str]:
+        return [a for a in self.domain if a.startswith("r")]
+
+    @property
+    def reduction_encloses_output(self) -> bool:
+        """A reduction loop is outside an output loop: the result must be initialised by a
+        nest of its own before the accumulation (it cannot live in a scalar accumulator)."""
+        seen_reduction = False
+        for loop in self.loops:
+            if loop.reduction:
+                seen_reduction = True
+            elif seen_reduction:
+                return True
+        return False
+
+    def iterate(self) -> Iterator[tuple[int, ...]]:
+        """The original index tuples (output axes, then reduction axes) the nest visits, in
+        its order: the executable meaning of the loop structure."""
+        names = [loop.name for loop in self.loops]
+        order = list(self.domain)
+        for values in itertools.product(*(range(loop.extent) for loop in self.loops)):
+            env = dict(zip(names, values))
+            if all(evaluate(g.expr, env) < g.extent for g in self.guards):
+                yield tuple(evaluate(self.axes[a], env) for a in order)
+
+    def __str__(self) -> str:
+        lines = []
+        for depth, loop in enumerate(self.loops):
+            kind = "" if loop.kind == "serial" else f" {loop.kind}"
+            lines.append("  " * depth + f"for {loop.name} in 0..{loop.extent}{kind}")
+        pad = "  " * len(self.loops)
+        lines += [pad + f"if {g}" for g in self.guards]
+        lines += [pad + f"{a} = {e}" for a, e in self.axes.items() if e != Var(a)]
+        return "\n".join(lines)
+
+
+def loop_nest(compute: str, shape: Sequence[int], reduce: Sequence[int],
+              records: Sequence[Record]) -> LoopNest:
+    """Apply `records` (all about this compute) to the axes of a compute of result shape
+    `shape` and reduction extents `reduce`; raises ScheduleError naming the first record
+    whose preconditions fail."""
+    domain = {f"i{n}": int(d) for n, d in enumerate(shape)}
+    domain.update({f"r{n}": int(e) for n, e in enumerate(reduce)})
+    state = _NestState(compute, domain)
+    inline_record = next((r for r in records if isinstance(r, ComputeInline)), None)
+    if inline_record is not None:
+        others = [r.op for r in records if not isinstance(r, ComputeInline)]
+        if others:
+            raise ScheduleError(f"compute_inline: compute '{compute}' is inlined, so it has no loops "
+                                f"to {others[0]}")
+        if reduce:
+            raise ScheduleError(f"compute_inline: compute '{compute}' reduces over "
+                                f"{', '.join(a for a in domain if a.startswith('r'))}; only computes "
+                                "without reduction axes can be inlined")
+        return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain, inlined=True)
+    for record in records:
+        state.apply(record)
+    return state.finish()
+
+
+class _NestState:
+    def __init__(self, compute: str, domain: dict):
+        self.compute = compute
+        self.domain = domain
+        self.order = list(domain)
+        self.extents = dict(domain)
+        self.reduction = {a: a.startswith("r") for a in domain}
+        self.kinds: dict[str, str] = {}
+        self.axes = {a: Var(a) for a in domain}
+        self.guards: list[Guard] = []
+        self.used = set(domain)
+
+    # ---- checks ----------------------------------------------------------------------------
+
+    def _fail(self, primitive: str, message: str) -> ScheduleError:
+        return ScheduleError(f"{primitive}: {message}")
+
+    def _axis(self, primitive: str, name: str) -> None:
+        if name not in self.extents:
+            raise self._fail(primitive, f"axis '{name}' is not an axis of compute '{self.compute}' "
+                                        f"(axes: {', '.join(self.order)})")
+
+    def _fresh(self, primitive: str, name: str) -> None:
+        if not name or name in self.used:
+            raise self._fail(primitive, f"axis name '{name}' is already used in compute '{self.compute}'")
+        self.used.add(name)
+
+    def _not_annotated(self, primitive: str, name: str) -> None:
+        if name in self.kinds:
+            raise self._fail(primitive, f"axis '{name}' of compute '{self.compute}' is already "
+                                        f"{self.kinds[name]}; {primitive} before annotating")
+
+    # ---- primitives ------------------------------------------------------------------------
+
+    def apply(self, record: Record) -> None:
+        getattr(self, "_" + record.op)(record)
+
+    def _split(self, r: Split) -> None:
+        self._axis("split", r.axis)
+        self._not_annotated("split", r.axis)
+        if r.factor < 1:
+            raise self._fail("split", f"factor must be a positive integer, got {r.factor}")
+        if r.outer == r.inner:
+            raise self._fail("split", f"outer and inner axes need different names, got '{r.outer}' twice")
+        self._fresh("split", r.outer)
+        self._fresh("split", r.inner)
+        extent = self.extents.pop(r.axis)
+        expr = add(mul(Var(r.outer), r.factor), Var(r.inner))
+        self._substitute({r.axis: expr})
+        if extent % r.factor:
+            self.guards.append(Guard(expr, extent))
+        at = self.order.index(r.axis)
+        self.order[at:at + 1] = [r.outer, r.inner]
+        self.extents[r.outer] = -(-extent // r.factor)
+        self.extents[r.inner] = r.factor
+        reduction = self.reduction.pop(r.axis)
+        self.reduction[r.outer] = self.reduction[r.inner] = reduction
+
+    def _reorder(self, r: Reorder) -> None:
+        for name in r.order:
+            self._axis("reorder", name)
+        duplicates = sorted({n for n in r.order if r.order.count(n) > 1})
+        if duplicates:
+            raise self._fail("reorder", f"axis '{duplicates[0]}' appears twice in "
+                                        f"[{', '.join(r.order)}]")
+        positions = sorted(self.order.index(n) for n in r.order)
+        for position, name in zip(positions, r.order):
+            self.order[position] = name
+
+    def _fuse(self, r: Fuse) -> None:
+        self._axis("fuse", r.outer)
+        self._axis("fuse", r.inner)
+        for name in (r.outer, r.inner):
+            self._not_annotated("fuse", name)
+        at = self.order.index(r.outer)
+        if at + 1 >= len(self.order) or self.order[at + 1] != r.inner:
+            raise self._fail("fuse", f"axes '{r.outer}' and '{r.inner}' of compute '{self.compute}' "
+                                     f"are not adjacent with '{r.outer}' outside (loop order: "
+                                     f"{', '.join(self.order)})")
+        if self.reduction[r.outer] != self.reduction[r.inner]:
+            raise self._fail("fuse", f"cannot fuse output and reduction axes ('{r.outer}', '{r.inner}') "
+                                     f"of compute '{self.compute}'")
+        self._fresh("fuse", r.fused)
+        inner_extent = self.extents[r.inner]
+        self._substitute({r.outer: floordiv(Var(r.fused), inner_extent),
+                          r.inner: mod(Var(r.fused), inner_extent)})
+        self.order[at:at + 2] = [r.fused]
+        self.extents[r.fused] = self.extents.pop(r.outer) * self.extents.pop(r.inner)
+        self.reduction[r.fused] = self.reduction.pop(r.outer)
+        del self.reduction[r.inner]
+
+    def _annotate(self, primitive: str, kind: str, axis: str, allow_reduction: bool) -> None:
+        self._axis(primitive, axis)
+        if axis in self.kinds and self.kinds[axis] != kind:
+            raise self._fail(primitive, f"axis '{axis}' of compute '{self.compute}' is already "
+                                        f"{self.kinds[axis]}")
+        if self.reduction[axis] and not allow_reduction:
+            raise self._fail(primitive, f"axis '{axis}' of compute '{self.compute}' is a reduction "
+                                        f"axis; only output axes can be {kind}")
+        self.kinds[axis] = kind
+
+    def _vectorize(self, r: Vectorize) -> None:
+        self._annotate("vectorize", "vectorized", r.axis, allow_reduction=False)
+
+    def _parallel(self, r: Parallel) -> None:
+        self._annotate("parallel", "parallel", r.axis, allow_reduction=False)
+
+    def _unroll(self, r: Unroll) -> None:
+        self._annotate("unroll", "unrolled", r.axis, allow_reduction=True)
+
+    def _substitute(self, mapping: dict) -> None:
+        self.axes = {a: substitute(e, mapping) for a, e in self.axes.items()}
+        self.guards = [Guard(substitute(g.expr, mapping), g.extent) for g in self.guards]
+
+    # ---- result ----------------------------------------------------------------------------
+
+    def finish(self) -> LoopNest:
+        for axis, kind in self.kinds.items():
+            if kind == "vectorized" and self.order[-1] != axis:
+                raise self._fail("vectorize", f"axis '{axis}' must be the innermost loop of compute "
+                                              f"'{self.compute}' (loop order: {', '.join(self.order)})")
+            if kind == "parallel" and self.order[0] != axis:
+                raise self._fail("parallel", f"axis '{axis}' must be the outermost loop of compute "
+                                             f"'{self.compute}' (loop order: {', '.join(self.order)})")
+        loops = tuple(Loop(n, self.extents[n], self.kinds.get(n, "serial"), self.reduction[n])
+                      for n in self.order)
+        return LoopNest(self.compute, loops, dict(self.axes), tuple(self.guards), dict(self.domain))
+
+
+# ---- the schedule -------------------------------------------------------------------------
+
+def compute_keys(compute: ComputeOp) -> tuple[ComputeKey, ...]:
+    """The names a record may use for `compute`: its result's name hint, and its index
+    among the computes of its te.kernel."""
+    keys: list = []
+    if compute.output.name_hint:
+        keys.append(compute.output.name_hint)
+    kernel = compute.parent_op
+    if isinstance(kernel, KernelOp):
+        keys.append(next(n for n, c in enumerate(kernel.computes()) if c is compute))
+    return tuple(keys)
+
+
+def _display(keys: Sequence[ComputeKey]) -> str:
+    for key in keys:
+        return key if isinstance(key, str) else f"#{key}"
+    return "?"
+
+
+class Schedule:
+    """An ordered list of primitive records. The building methods append records and
+    return the names of the axes they create: `io, ii = s.split("y", "i0", 8)`."""
+
+    def __init__(self, records: Sequence[Record] = ()):
+        self.records: list[Record] = list(records)
+
+    # ---- building --------------------------------------------------------------------------
+
+    def split(self, compute: ComputeKey, axis: str, factor: int, outer: str | None = None,
+              inner: str | None = None) -> tuple[str, str]:
+        record = Split(compute, axis, int(factor), outer or f"{axis}.outer", inner or f"{axis}.inner")
+        self.records.append(record)
+        return record.outer, record.inner
+
+    def reorder(self, compute: ComputeKey, *order) -> None:
+        if len(order) == 1 and isinstance(order[0], (list, tuple)):
+            order = tuple(order[0])
+        self.records.append(Reorder(compute, tuple(order)))
+
+    def fuse(self, compute: ComputeKey, outer: str, inner: str, fused: str | None = None) -> str:
+        record = Fuse(compute, outer, inner, fused or f"{outer}.{inner}.fused")
+        self.records.append(record)
+        return record.fused
+
+    def tile(self, compute: ComputeKey, x: str, y: str, x_factor: int, y_factor: int,
+             names: Sequence[str] | None = None) -> tuple[str, str, str, str]:
+        """split x and y, then order the loops (x.outer, y.outer, x.inner, y.inner)."""
+        xo, yo, xi, yi = names or (f"{x}.outer", f"{y}.outer", f"{x}.inner", f"{y}.inner")
+        self.split(compute, x, x_factor, xo, xi)
+        self.split(compute, y, y_factor, yo, yi)
+        self.reorder(compute, xo, yo, xi, yi)
+        return xo, yo, xi, yi
+
+    def vectorize(self, compute: ComputeKey, axis: str) -> None:
+        self.records.append(Vectorize(compute, axis))
+
+    def parallel(self, compute: ComputeKey, axis: str) -> None:
+        self.records.append(Parallel(compute, axis))
+
+    def unroll(self, compute: ComputeKey, axis: str) -> None:
+        self.records.append(Unroll(compute, axis))
+
+    def compute_inline(self, compute: ComputeKey) -> None:
+        self.records.append(ComputeInline(compute))
+
+    # ---- JSON and the IR attribute ---------------------------------------------------------
+
+    def to_json(self) -> str:
+        return json.dumps([record_to_json(r) for r in self.records], separators=(", ", ": "))
+
+    @classmethod
+    def from_json(cls, text: str | list) -> "Schedule":
+        if isinstance(text, str):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ScheduleError(f"schedule: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        else:
+            data = text
+        if not isinstance(data, list):
+            raise ScheduleError(f"schedule: expected a JSON list of records, got {type(data).__name__}")
+        return cls([record_from_json(d, n) for n, d in enumerate(data)])
+
+    def to_attr(self) -> ScheduleAttr:
+        return ScheduleAttr(self.to_json())
+
+    @classmethod
+    def from_attr(cls, attr: ScheduleAttr | None) -> "Schedule":
+        return cls() if attr is None else cls.from_json(attr.json)
+
+    @classmethod
+    def of_kernel(cls, kernel: KernelOp) -> "Schedule":
+        """The kernel's schedule attribute (empty without one); errors located at the kernel."""
+        try:
+            return cls.from_attr(kernel.schedule)
+        except ScheduleError as exc:
+            raise kernel.error(str(exc)) from None
+
+    # ---- applying --------------------------------------------------------------------------
+
+    def records_for(self, keys: Sequence[ComputeKey]) -> list[Record]:
+        return [r for r in self.records if r.compute in keys]
+
+    def apply_to_axes(self, compute: ComputeOp, name: ComputeKey | None = None) -> LoopNest:
+        """The loop structure of `compute` under this schedule's records for it (selected
+        by `name`, else by the compute's name hint or kernel index)."""
+        keys = (name,) if name is not None else compute_keys(compute)
+        return loop_nest(_display(keys), compute.shape, compute.reduce_extents, self.records_for(keys))
+
+    def validate(self, kernel: KernelOp) -> dict:
+        """Every record names a compute of `kernel` and applies to it; an inlined compute is
+        not returned by the kernel. Returns {compute op: LoopNest}; errors are located
+        diagnostics at the kernel."""
+        computes = kernel.computes()
+        keys = {id(c): compute_keys(c) for c in computes}
+        known = {k for ks in keys.values() for k in ks}
+        for n, record in enumerate(self.records):
+            if record.compute not in known:
+                names = ", ".join(str(k) for k in sorted(known, key=str))
+                raise kernel.error(f"schedule record #{n} ({record.op}) names compute "
+                                   f"{record.compute!r}, which is not in te.kernel "
+                                   f"\"{kernel.kernel_name.value}\" (computes: {names})")
+        returned = {id(v) for v in kernel.block.terminator.operands}
+        nests = {}
+        for c in computes:
+            try:
+                nest = self.apply_to_axes(c)
+            except ScheduleError as exc:
+                raise kernel.error(str(exc)) from None
+            if nest.inlined and id(c.output) in returned:
+                raise kernel.error(f"compute_inline: compute '{nest.compute}' is a result of the "
+                                   "te.kernel and cannot be inlined")
+            nests[c] = nest
+        return nests
+
+    # ---- container protocol ----------------------------------------------------------------
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Schedule) and self.records == other.records
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.to_json()})"
