@@ -9,7 +9,7 @@ the JIT (descend.lowering.codegen) instead."""
 
 from __future__ import annotations
 
-from ...ir import (ArrayAttr, ConstantLike, CustomDirective, DenseArrayAttr,
+from ...ir import (ArrayAttr, ConstantLike, Region, CustomDirective, DenseArrayAttr,
                    EnumSyntax, IntegerAttr, IsolatedFromAbove, IsTerminator, Operation, Pure,
                    ReturnLike, StringAttr, Symbol, SymbolNameSyntax, SymbolRefAttr, TypeAttr,
                    UnitAttr, VectorType, attribute, i32, i64, lookup_symbol, operand, opt_attribute,
@@ -214,14 +214,36 @@ class UnreachableOp(Operation):
         raise self.error("reached llvm.unreachable")
 
 
+class NoBundles(CustomDirective):
+    """Prints nothing; gives llvm.call MLIR's empty operand-bundle group and sizes."""
+
+    grammar = ""
+    elides = ("op_bundle_sizes",)
+
+    def print(self, fp, op, args) -> None:
+        pass
+
+    def build(self, state, children, args) -> None:
+        state.operands["op_bundle_operands"] = []
+        state.operand_tokens["op_bundle_operands"] = []
+        state.properties["op_bundle_sizes"] = DenseArrayAttr(i32, [])
+
+    def present(self, op, args) -> bool:
+        return False
+
+
 class CallOp(Operation):
     """Calls the llvm.func named `callee` with the operands; gives its result unless void."""
 
     name = "llvm.call"
     callee = attribute(SymbolRefAttr)
     callee_operands = var_operand(LLVMType)
+    op_bundle_operands = var_operand(doc="MLIR's operand bundles; always empty in descend")
+    op_bundle_sizes = opt_attribute(DenseArrayAttr)
     res = opt_result(LLVMType)
-    assembly = "$callee `(` $callee_operands `)` attr-dict `:` functional-type($callee_operands, results)"
+    custom_directives = {"NoBundles": NoBundles()}
+    assembly = ("$callee `(` $callee_operands `)` custom<NoBundles>($op_bundle_operands) attr-dict "
+                "`:` functional-type($callee_operands, results)")
 
     @classmethod
     def build(cls, *args, **kwargs) -> "CallOp":
@@ -234,12 +256,15 @@ class CallOp(Operation):
         elif isinstance(callee, str):
             kwargs["callee"] = SymbolRefAttr(callee)
         kwargs.setdefault("result_types", [])
+        kwargs.setdefault("op_bundle_sizes", DenseArrayAttr(i32, []))
         return super().build(*args, **kwargs)
 
     def target(self):
         return lookup_symbol(self, self.callee)
 
     def verify(self) -> None:
+        if self.op_bundle_operands:
+            raise self.error("operand bundles are not supported")
         target = self.target()
         if target is None or target.name != "llvm.func":
             raise self.error(f"'{self.callee}' does not reference a valid LLVM function")
@@ -290,27 +315,45 @@ class ConstantOp(Operation):
         return [attr_to_value(self.value, self.res.type)]
 
 
+class Initializer(CustomDirective):
+    """llvm.mlir.global's initializer region: printed only when it has a block, always
+    present (empty) in the op, as MLIR has it."""
+
+    grammar = "region?"
+    provides = ("initializer",)
+
+    def print(self, fp, op, args) -> None:
+        if op.regions[0].blocks:
+            fp.print_region(op.regions[0])
+
+    def build(self, state, children, args) -> None:
+        regions = [c for c in _flatten(children) if isinstance(c, Region)]
+        state.regions["initializer"] = regions or [Region()]
+
+
 class GlobalOp(Operation):
     """A global variable of `global_type`, initialised from `value` (a scalar, a dense array
     for weights, or a string); `constant` makes it read-only; no value means external."""
 
     name = "llvm.mlir.global"
-    linkage = attribute(LinkageAttr, default=EXTERNAL, syntax=LINKAGE_SYNTAX)
+    linkage = attribute(LinkageAttr, syntax=LINKAGE_SYNTAX)
     constant = opt_attribute(UnitAttr)
     sym_name = attribute(StringAttr, syntax=SymbolNameSyntax())
     value = opt_attribute()
     global_type = attribute(TypeAttr)
     alignment = opt_attribute(IntegerAttr)
+    initializer = region(single_block=True, doc="empty here: descend initialises from `value`")
     traits = (Symbol(),)
-    assembly = ("($linkage^)? (`constant` $constant^)? $sym_name `(` ($value^)? `)` attr-dict "
-                "`:` $global_type")
+    assembly = ("$linkage (`constant` $constant^)? $sym_name `(` ($value^)? `)` attr-dict "
+                "`:` $global_type custom<Initializer>($initializer)")
+    custom_directives = {"Initializer": Initializer()}
 
     @classmethod
     def build(cls, *args, **kwargs) -> "GlobalOp":
         if isinstance(kwargs.get("sym_name"), str):
             kwargs["sym_name"] = StringAttr(kwargs["sym_name"])
-        if isinstance(kwargs.get("linkage"), str):
-            kwargs["linkage"] = LinkageAttr(kwargs["linkage"])
+        kwargs["linkage"] = LinkageAttr(kwargs.get("linkage") or "external") if not isinstance(
+            kwargs.get("linkage"), LinkageAttr) else kwargs["linkage"]
         if kwargs.get("constant") is True:
             kwargs["constant"] = UnitAttr()
         elif kwargs.get("constant") is False:
@@ -328,6 +371,8 @@ class GlobalOp(Operation):
     def verify(self) -> None:
         if not is_llvm_type(self.type):
             raise self.error(f"global type {self.type} is not an LLVM-compatible type")
+        if self.initializer.blocks:
+            raise self.error("initializer regions are not supported; give the value as an attribute")
         if self.value is None and self.linkage.linkage not in ("external", "extern_weak"):
             raise self.error(f"a global without a value must have external linkage, "
                              f"got '{self.linkage.linkage}'")
@@ -452,6 +497,41 @@ class StoreOp(Operation):
             raise self.error(f"address must be !llvm.ptr, got {self.addr.type}")
 
 
+GEP_FLAGS = {"inbounds": 3, "nusw": 2, "nuw": 4}  # LLVM's GEPNoWrapFlags (inbounds implies nusw)
+
+
+class GEPFlags(CustomDirective):
+    """`inbounds`, `nuw`, `inbounds|nuw`: MLIR's noWrapFlags, stored as an i32 bit set."""
+
+    grammar = '(llvm_gep_flag ("|" llvm_gep_flag)*)?'
+    extra_rules = {"!llvm_gep_flag": '"inbounds" | "nusw" | "nuw"'}
+    elides = ("noWrapFlags",)
+
+    def print(self, fp, op, args) -> None:
+        words = gep_flag_words(op.noWrapFlags.value if op.noWrapFlags is not None else 0)
+        if words:
+            fp.emit("|".join(words))
+
+    def build(self, state, children, args) -> None:
+        value = 0
+        for word in _flatten(children):
+            if str(word) in GEP_FLAGS:
+                value |= GEP_FLAGS[str(word)]
+        if value:
+            state.properties["noWrapFlags"] = IntegerAttr(value, i32)
+
+
+def gep_flag_words(value: int) -> list:
+    words = []
+    if value & 3 == 3:
+        words.append("inbounds")
+    elif value & 2:
+        words.append("nusw")
+    if value & 4:
+        words.append("nuw")
+    return words
+
+
 class GEPIndices(CustomDirective):
     """`[%i, 0, %j]`: constant indices are kept in `rawConstantIndices`, dynamic ones are
     operands and marked there by INT32_MIN, as MLIR does."""
@@ -497,12 +577,16 @@ class GEPOp(Operation):
     dynamicIndices = var_operand(IntLike)
     rawConstantIndices = attribute(DenseArrayAttr)
     elem_type = attribute(TypeAttr)
-    inbounds = opt_attribute(UnitAttr)
+    noWrapFlags = opt_attribute(IntegerAttr)
     res = result(LLVMType)
     traits = (Pure(),)
-    custom_directives = {"GEPIndices": GEPIndices()}
-    assembly = ("(`inbounds` $inbounds^)? $base `[` custom<GEPIndices>($dynamicIndices, "
+    custom_directives = {"GEPIndices": GEPIndices(), "GEPFlags": GEPFlags()}
+    assembly = ("custom<GEPFlags>($noWrapFlags) $base `[` custom<GEPIndices>($dynamicIndices, "
                 "$rawConstantIndices) `]` attr-dict `:` functional-type(operands, results) `,` $elem_type")
+
+    @property
+    def inbounds(self) -> bool:
+        return self.noWrapFlags is not None and self.noWrapFlags.value & 1 == 1
 
     @classmethod
     def build(cls, base, indices, elem_type, inbounds: bool = False, **kwargs) -> "GEPOp":
@@ -518,7 +602,7 @@ class GEPOp(Operation):
         return super().build(base, dynamicIndices=dynamic,
                              rawConstantIndices=DenseArrayAttr(i32, raw),
                              elem_type=elem_type if isinstance(elem_type, TypeAttr) else TypeAttr(elem_type),
-                             inbounds=UnitAttr() if inbounds else None, **kwargs)
+                             noWrapFlags=IntegerAttr(3, i32) if inbounds else None, **kwargs)
 
     def indices(self) -> list:
         """The indices in order: ints for constants, Values for dynamic ones."""
