@@ -10,6 +10,7 @@ op built for a node is located at that node (`loc("conv1")`), so later errors na
 from __future__ import annotations
 
 import os
+from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -22,7 +23,7 @@ from descend.dialects.builtin import ModuleOp
 from descend.dialects.func import FuncOp, ReturnOp
 from descend.dialects.graph import ConstantOp
 
-from .registry import Node, Unsupported, lookup, try_fold
+from .registry import Node, Unsupported, constant_value, lookup, try_fold
 
 MIN_OPSET = 13  # older models are upgraded to this with onnx.version_converter
 
@@ -381,6 +382,78 @@ class Importer:
                 value.name_hint = _hint(name)
             self.values[name] = value
 
+    # ---- subgraphs: the branches and bodies of If, Loop and Scan -------------------------------
+
+    def captures(self, *graphs) -> list[str]:
+        """The outer names `graphs` read (nested subgraphs included), in first-use order,
+        that are not constants here: what a region isolated from above takes as operands.
+        Outer constants are copied into the region instead, so they still fold there."""
+        names = []
+        for graph in graphs:
+            for name in free_names(graph):
+                value = self.values.get(name)
+                if value is FAILED:
+                    raise Unsupported(f"the subgraph reads '{name}', which could not be imported")
+                if value is not None and constant_value(value) is None and name not in names:
+                    names.append(name)
+        return names
+
+    def region(self, graph, arg_types: Sequence[Type], captured: Sequence[str], what: str):
+        """`graph` converted into a new block ending in graph.yield of its outputs: the
+        block's arguments are the graph's inputs (of `arg_types`), then the `captured` outer
+        values; outer constants it reads are copied in. Returns (block, yielded values)."""
+        if len(graph.input) != len(arg_types):
+            raise Unsupported(f"{what} has {len(graph.input)} inputs, expected {len(arg_types)}")
+        outer = [self.values[name] for name in captured]
+        block = Block(list(arg_types) + [v.type for v in outer])
+        values: dict[str, Any] = {}
+        for arg, name in zip(block.args, [i.name for i in graph.input] + list(captured)):
+            arg.name_hint = _hint(name)
+            values[name] = arg
+        for arg, value in zip(block.args[len(arg_types):], outer):
+            if value in self.argument_names:  # so require_const inside can name the input to freeze
+                self.argument_names[arg] = self.argument_names[value]
+        builder = Builder.at_end(block)
+        for name in free_names(graph):
+            value = self.values.get(name)
+            if name not in values and value is not None and value is not FAILED:
+                copied = builder.insert(ConstantOp.build(value=value.owner.properties["value"],
+                                                         location=value.owner.location)).results[0]
+                copied.name_hint = _hint(name)
+                values[name] = copied
+        outputs = self._convert(graph, values, builder, what)
+        from descend.dialects.graph import YieldOp
+        builder.insert(YieldOp.build(values=outputs, location=UNKNOWN))
+        return block, outputs
+
+    def inline(self, graph, what: str, inputs: Sequence = ()) -> list:
+        """`graph`'s nodes converted where the current node is, its inputs bound to `inputs`
+        and outer values read directly (the branch an If with a constant condition takes,
+        an iteration of an unrolled loop). Returns its outputs."""
+        if len(graph.input) != len(inputs):
+            raise Unsupported(f"{what} has {len(graph.input)} inputs, expected {len(inputs)}")
+        return self._convert(graph, ChainMap({i.name: v for i, v in zip(graph.input, inputs)}, self.values),
+                             self.builder, what)
+
+    def _convert(self, graph, values, builder, what: str) -> list:
+        saved = self.values, self.builder
+        problems = len(self.report.problems)
+        self.values, self.builder = values, builder
+        try:
+            for tensor in graph.initializer:
+                self._initializer(tensor)
+            for index, node in enumerate(graph.node):
+                self._node(index, node, {})
+            outputs = [self.values.get(o.name) for o in graph.output]
+        finally:
+            self.values, self.builder = saved
+        if len(self.report.problems) > problems:
+            raise Unsupported(f"{what} has nodes that cannot be imported (listed with this one)")
+        for o, value in zip(graph.output, outputs):
+            if value is None or value is FAILED:
+                raise Unsupported(f"{what} output '{o.name}' is never computed")
+        return outputs
+
     def _mark_failed(self, names) -> None:
         for name in names:
             if name:
@@ -390,6 +463,29 @@ class Importer:
 class _Results:
     def __init__(self, results):
         self.results = results
+
+
+def free_names(graph) -> list[str]:
+    """Names `graph` reads without defining them (from an enclosing graph), in first-use
+    order, through nested subgraphs."""
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    free: list[str] = []
+
+    def use(name):
+        if name and name not in defined and name not in free:
+            free.append(name)
+
+    for node in graph.node:
+        for name in node.input:
+            use(name)
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                for name in free_names(sub):
+                    use(name)
+        defined.update(o for o in node.output if o)
+    for o in graph.output:
+        use(o.name)
+    return free
 
 
 def _raise(exc):
