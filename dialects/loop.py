@@ -126,6 +126,22 @@ class ForHeader(CustomDirective):
             state.properties["kind"] = StringAttr(kind[0])
 
 
+class ElseRegion(CustomDirective):
+    """`else { ... }`, or nothing for an empty else region (which the op still has)."""
+
+    grammar = '["else" region]'
+    provides = ("else_region",)
+
+    def print(self, fp, op, args) -> None:
+        if op.else_region.blocks:
+            fp.literal("else")
+            fp.print_region(op.else_region)
+
+    def build(self, state, children, args) -> None:
+        regions = [c for c in children if isinstance(c, Region)]
+        state.regions["else_region"] = regions or [Region()]
+
+
 # ---- structured control flow ----------------------------------------------------------------
 
 class ForOp(Operation):
@@ -219,7 +235,8 @@ class IfOp(Operation):
     then_region = region(single_block=True)
     else_region = region(single_block=True)
     traits = (SingleBlock(),)
-    assembly = "$condition (`->` `(` type($results_)^ `)`)? $then_region (`else` $else_region^)? attr-dict"
+    custom_directives = {"Else": ElseRegion()}
+    assembly = "$condition (`->` `(` type($results_)^ `)`)? $then_region custom<Else>() attr-dict"
 
     @classmethod
     def build(cls, *args, **kwargs) -> "IfOp":
