@@ -354,6 +354,23 @@ class MishOp(FloatUnary):
         return widened(lambda v: v * np.tanh(np.logaddexp(0, v)), x)
 
 
+def _swish(v, alpha):
+    """v * sigmoid(alpha * v), with neither exponential overflowing."""
+    e = np.exp(-np.abs(alpha * v))
+    return v * np.where(alpha * v >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class SwishOp(FloatUnary):
+    """x * sigmoid(alpha * x) (SiLU when alpha is 1)."""
+
+    name = "graph.swish"
+    alpha = float_(1.0)
+
+    @staticmethod
+    def reference(x, *, alpha=1.0):
+        return widened(lambda v: _swish(v, alpha), x)
+
+
 class ThresholdedReluOp(FloatUnary):
     """x if x > alpha else 0."""
 
@@ -635,6 +652,30 @@ class PReluOp(GraphOp):
     def reference(x, slope):
         x = np.asarray(x)
         return np.where(x < 0, np.asarray(slope) * x, x)
+
+
+class SwiGluOp(GraphOp):
+    """gate * sigmoid(alpha * gate) * value, elementwise over two tensors of one type."""
+
+    name = "graph.swiglu"
+    gate = operand(TensorType)
+    value = operand(TensorType)
+    y = result(TensorType)
+    alpha = float_(1.0)
+    kind = Kind.ELEMWISE
+
+    @classmethod
+    def infer(cls, types, attrs):
+        gate, value = types
+        check_elements(gate, (FLOAT,), "gate")
+        if gate != value:
+            raise ShapeError(f"gate {gate} and value {value} must have one type (no broadcasting)")
+        return [gate]
+
+    @staticmethod
+    def reference(gate, value, *, alpha=1.0):
+        return widened(lambda g, v: _swish(g, alpha) * v, gate, np.asarray(value, np.float32)
+                       if np.asarray(value).dtype == np.float16 else value)
 
 
 class ClipOp(GraphOp):

@@ -823,6 +823,32 @@ class MeanVarianceNormOp(Normalization):
         return (x - mean) / (std + np.asarray(1e-9, x.dtype))
 
 
+class LpNormOp(Normalization):
+    """x / ||x||_p along `axis` (p = 1 or 2), 0 where the norm is 0: ONNX LpNormalization."""
+
+    name = "graph.lp_normalization"
+    x = operand(TensorType)
+    y = result(TensorType)
+    axis = int_(-1)
+    p = int_(2)
+
+    @classmethod
+    def infer(cls, types, attrs):
+        (x,) = types
+        _floats_only(x, "x")
+        normalize_axis(attrs.axis, x.rank)
+        if attrs.p not in (1, 2):
+            raise ShapeError(f"p must be 1 or 2, got {attrs.p}")
+        return [x]
+
+    @staticmethod
+    def reference(x, *, axis=-1, p=2):
+        x = _compute(x)
+        a = np.abs(x)
+        norm = a.sum(axis=axis, keepdims=True) if p == 1 else np.sqrt((a * a).sum(axis=axis, keepdims=True))
+        return np.where(norm == 0, np.zeros((), x.dtype), x / np.where(norm == 0, np.ones((), x.dtype), norm))
+
+
 # ---- softmaxes ----------------------------------------------------------------------------------
 
 class AxisOp(GraphOp):

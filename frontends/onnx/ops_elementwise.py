@@ -38,6 +38,7 @@ _ATTRIBUTED = {  # op type -> (graph op, {attribute: ONNX default})
     "Shrink": (graph.ShrinkOp, {"bias": 0.0, "lambd": 0.5}),
     "Gelu": (graph.GeluOp, {"approximate": "none"}),
     "IsInf": (graph.IsInfOp, {"detect_positive": 1, "detect_negative": 1}),
+    "Swish": (graph.SwishOp, {"alpha": 1.0}),
 }
 _BINARY = {
     "Add": graph.AddOp, "Sub": graph.SubOp, "Mul": graph.MulOp, "Div": graph.DivOp,
@@ -65,6 +66,12 @@ def attributed_unary(node: Node):
 def binary(node: Node):
     lhs, rhs = node.inputs[:2]
     return node.build(_BINARY[node.op_type], lhs, rhs)
+
+
+@converter("SwiGLU")
+def swiglu(node: Node):
+    gate, value = node.inputs
+    return node.build(graph.SwiGluOp, gate, value, alpha=node.attr("alpha", 1.0))
 
 
 @converter("Mod")

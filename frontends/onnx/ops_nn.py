@@ -259,6 +259,14 @@ def mean_variance_normalization(node: Node):
                       axes=list(node.attr("axes", None) or [0, 2, 3]))
 
 
+@converter("LpNormalization")
+def lp_normalization(node: Node):
+    p = int(node.attr("p", 2))
+    if p not in (1, 2):
+        raise Unsupported(f"p = {p} (ONNX defines p = 1 or 2)")
+    return node.build(graph.LpNormOp, node.inputs[0], axis=int(node.attr("axis", -1)), p=p)
+
+
 # ---- softmaxes ----------------------------------------------------------------------------------
 
 def _axis_op(op_class):
