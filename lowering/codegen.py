@@ -330,7 +330,9 @@ class JITModule:
         return address
 
     def function(self, name: str, restype=None, *argtypes):
-        return ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+        fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+        fn.jit_module = self  # the code lives as long as the engine does
+        return fn
 
 
 def jit(source, target=None, opt_level: int = 3) -> JITModule:
