@@ -80,6 +80,8 @@ UNARY_FLOAT = [
     ("graph.softplus", "", F32, np.log(np.exp(F32) + 1)),
     ("graph.softsign", "", F32, F32 / (1 + np.abs(F32))),
     ("graph.mish", "", F32, F32 * np.tanh(np.log(np.exp(F32) + 1))),
+    ("graph.swish", "", F32, F32 / (1 + np.exp(-F32))),
+    ("graph.swish", "alpha = 1.5 : f32", F32, F32 / (1 + np.exp(-1.5 * F32))),
     ("graph.celu", "alpha = 2.0 : f32", F32, np.maximum(F32, 0) + np.minimum(0, 2 * (np.exp(F32 / 2) - 1))),
     ("graph.thresholded_relu", "alpha = 1.0 : f32", F32, np.where(F32 > 1, F32, 0)),
     ("graph.shrink", "bias = 1.0 : f32, lambd = 1.5 : f32", F32,
@@ -118,6 +120,14 @@ def test_f16_composites_round_once():
     wide = x.astype(np.float32)
     assert got.dtype == np.float16
     np.testing.assert_array_equal(got, (wide * np.tanh(np.log1p(np.exp(wide)))).astype(np.float16))
+
+
+def test_swiglu_gates_the_value_with_swish():
+    gate, value = F32, F32[::-1] + 1
+    got = run("graph.swiglu", [gate, value], type_of(gate), "alpha = 1.702 : f32")
+    np.testing.assert_allclose(got, gate / (1 + np.exp(-1.702 * gate)) * value, rtol=1e-6)
+    huge = np.array([-1e4, 1e4], np.float32)   # neither exponential overflows
+    np.testing.assert_array_equal(run("graph.swish", [huge], type_of(huge)), [0, 1e4])
 
 
 def test_predicates_give_i1():
@@ -243,6 +253,9 @@ def test_undefined_behaviour_is_reported(op, inputs, result, properties, reason)
      "cannot cast to index"),
     ('"graph.bitwise_and"(%a, %a) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>',
      "expects signed integer or unsigned integer elements"),
+    ('"graph.swiglu"(%a, %s) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>',
+     r"gate tensor<2x3xf32> and value tensor<3xf32> must have one type \(no broadcasting\)"),
+    ('"graph.swish"(%i) : (tensor<2x3xi32>) -> tensor<2x3xi32>', "expects float elements"),
 ])
 def test_verifier_errors_name_the_types(line, message):
     text = ("func.func @f(%a: tensor<2x3xf32>, %c: tensor<4x3xf32>, %i: tensor<2x3xi32>, %s: tensor<3xf32>) {\n"
@@ -270,6 +283,8 @@ def _sample(op_class) -> str:
         "graph.is_inf": ([f], b, "detect_positive = 0"),
         "graph.leaky_relu": ([f], f, "alpha = 2.000000e-01 : f32"),
         "graph.mod": ([i, i], i, "fmod = 1"),
+        "graph.swish": ([f], f, "alpha = 5.000000e-01 : f32"),
+        "graph.swiglu": ([f, f], f, "alpha = 1.702000e+00 : f32"),
     }
     if op_class.name in special:
         operands, result, props = special[op_class.name]
@@ -288,7 +303,8 @@ def _sample(op_class) -> str:
 
 
 ALL_OPS = _elementwise_ops()
-WITH_ATTRIBUTES = {"graph.cast", "graph.bitshift", "graph.gelu", "graph.is_inf", "graph.leaky_relu", "graph.mod"}
+WITH_ATTRIBUTES = {"graph.cast", "graph.bitshift", "graph.gelu", "graph.is_inf", "graph.leaky_relu", "graph.mod",
+                   "graph.swish", "graph.swiglu"}
 
 
 @pytest.mark.parametrize("op_class", ALL_OPS, ids=[o.name for o in ALL_OPS])
@@ -356,6 +372,21 @@ def test_onnx_matches_onnxruntime(op_type, inputs, attrs):
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
+def test_swish_matches_onnxruntime():
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+    from descend.frontends.onnx.backend import DescendBackend
+    x = np.float32([-30, -1, 0, 2, 30])
+    g = helper.make_graph([helper.make_node("Swish", ["x"], ["y"], alpha=0.7)], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5])])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 24)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"x": x})
+    (got,) = DescendBackend.prepare(model, input_arrays=[x]).run([x])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)  # onnxruntime flushes -30 * 7.6e-10
+
+
 def test_dropout_in_training_mode_is_unsupported():
     from onnx import helper, TensorProto
     from descend.frontends.onnx import ImportFailed, import_model
@@ -381,6 +412,7 @@ bitshift_left_int8_overflow bitshift_right_int32_negative_input bitshift_left_in
 bitwise_and_ui8_bcast_4v3d bitwise_xor_i32_2d and_bcast4v3d or3d xor_bcast3v1d equal_uint32
 less_equal_bcast greater_int16 prelu_broadcast where_long_example sum_two_inputs mean_example max_one_input
 cast_FLOAT_to_DOUBLE cast_FLOAT16_to_FLOAT cast_DOUBLE_to_FLOAT16
+swish swish_expanded swiglu swiglu_alpha swiglu_float16
 """.split()
 
 

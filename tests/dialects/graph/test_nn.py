@@ -123,6 +123,15 @@ def test_softmaxes_match_onnxruntime():
             close(op.reference(x, axis=axis), run_ort(op_type, [x], axis=axis)[0])
 
 
+def test_lp_normalization_matches_onnxruntime_with_zero_norms():
+    x = rand(3, 4, 2)
+    x[1, :, 0] = 0          # a zero norm along axis 1: the output is 0 there, not NaN
+    for p in (1, 2):
+        for axis in (0, 1, -1):
+            want = run_ort("LpNormalization", [x], p=p, axis=axis)[0]
+            close(graph.LpNormOp.reference(x, p=p, axis=axis), want)
+
+
 def test_einsum_shapes_and_values():
     a, b = rand(2, 3, 4), rand(2, 4, 5)
     for equation, operands in [("bij,bjk->bik", [a, b]), ("...ij,...jk", [a, b]), ("ii", [rand(3, 3)]),
@@ -168,6 +177,10 @@ def _func(body: str, args: str) -> str:
      "%a: tensor<2x3xf32>, %b: tensor<2x3xf32>", r"a \[2x3\] \(trans_a=0\) gives 3, b \[2x3\]"),
     ('%y = "graph.group_norm"(%a, %b, %b) {num_groups = 2} : (tensor<1x3x5xf32>, tensor<3xf32>, tensor<3xf32>) '
      '-> tensor<1x3x5xf32>', "%a: tensor<1x3x5xf32>, %b: tensor<3xf32>", "num_groups 2 must divide the 3 channels"),
+    ('%y = "graph.lp_normalization"(%a) {p = 3} : (tensor<2x3xf32>) -> tensor<2x3xf32>',
+     "%a: tensor<2x3xf32>", "p must be 1 or 2, got 3"),
+    ('%y = "graph.lp_normalization"(%a) {axis = 2} : (tensor<2x3xf32>) -> tensor<2x3xf32>',
+     "%a: tensor<2x3xf32>", "axis 2 is out of range for rank 2"),
 ])
 def test_shape_errors_name_the_shapes(body, args, message):
     with pytest.raises(DiagnosticError, match=message):
@@ -180,6 +193,7 @@ ROUND_TRIP = _func(
     "  %p = graph.max_pool %c {kernel = array<i64: 2, 2>} : (tensor<1x4x3x3xf32>) -> tensor<1x4x2x2xf32>\n"
     "  %g = graph.global_avg_pool %p : (tensor<1x4x2x2xf32>) -> tensor<1x4x1x1xf32>\n"
     "  %s = graph.softmax %x {axis = 1 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>\n"
+    "  %l = graph.lp_normalization %x {axis = 1 : i64, p = 1 : i64} : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf32>\n"
     "  %m, %v = graph.layer_norm_stats %x {axis = 2 : i64} : (tensor<1x4x6x6xf32>) -> "
     "(tensor<1x4x1x1xf32>, tensor<1x4x1x1xf32>)",
     "%x: tensor<1x4x6x6xf32>, %w: tensor<4x2x3x3xf32>, %b: tensor<4xf32>")
@@ -189,6 +203,7 @@ def test_generic_round_trip():
     module = descend.parse(ROUND_TRIP.replace("graph.conv %x, %w, %b {", '"graph.conv"(%x, %w, %b) {')
                            .replace("graph.max_pool %c {", '"graph.max_pool"(%c) {')
                            .replace("graph.softmax %x {", '"graph.softmax"(%x) {')
+                           .replace("graph.lp_normalization %x {", '"graph.lp_normalization"(%x) {')
                            .replace("graph.layer_norm_stats %x {", '"graph.layer_norm_stats"(%x) {'))
     generic = print_ir(module, generic=True)
     assert print_ir(descend.parse(generic), generic=True) == generic
@@ -239,6 +254,8 @@ test_lrn test_lrn_default test_mvn
 test_softmax_axis_0 test_softmax_default_axis test_softmax_large_number test_softmax_negative_axis
 test_logsoftmax_axis_1 test_logsoftmax_example_1 test_logsoftmax_large_number
 test_hardmax_axis_0 test_hardmax_example test_hardmax_one_hot
+test_l1normalization_axis_0 test_l1normalization_axis_1 test_l1normalization_axis_last test_l2normalization_axis_0
+test_l2normalization_axis_1 test_lpnormalization_default
 test_einsum_batch_diagonal test_einsum_batch_matmul test_einsum_inner_prod test_einsum_sum test_einsum_transpose
 test_einsum_batch_matmul_bfloat16
 test_attention_3d test_attention_4d_gqa_causal test_attention_4d_attn_mask_bool
