@@ -51,15 +51,15 @@ def is_hoistable(op: Operation, loop: ForOp, runs_once: bool) -> bool:
     return all(_defined_outside(v, loop) for v in op.operands)
 
 
-def hoist_invariants(loop: ForOp) -> int:
-    """Move the invariant ops of `loop`'s body before it; returns how many moved."""
+def hoist_invariants(loop: ForOp) -> list:
+    """Move the invariant ops of `loop`'s body before it; returns the ops moved."""
     trips = constant_trip_count(loop)
     runs_once = trips is not None and trips >= 1
-    moved = 0
+    moved = []
     for op in list(loop.body.blocks[0].ops):
         if is_hoistable(op, loop, runs_once):
             op.move_before(loop)
-            moved += 1
+            moved.append(op)
     return moved
 
 
@@ -69,9 +69,11 @@ class LoopHoistInvariants(Pass):
     """Move loop-invariant pure ops out of loop.for bodies, innermost loops first."""
 
     name: ClassVar[str] = "loop-hoist-invariants"
-    statistics: ClassVar[dict] = {"hoisted": "ops moved out of loops"}
+    statistics: ClassVar[dict] = {"hoisted": "ops moved out of at least one loop"}
 
     def run(self, op: Operation, ctx: Context) -> None:
         loops = [o for o in op.walk(order="post") if isinstance(o, ForOp)]
+        hoisted = set()
         for loop in loops:
-            self.count("hoisted", hoist_invariants(loop))
+            hoisted.update(hoist_invariants(loop))
+        self.count("hoisted", len(hoisted))
