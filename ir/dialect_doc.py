@@ -9,7 +9,7 @@ import inspect
 import sys
 
 from .dialect import Context, Dialect
-from .opdef import OPTIONAL, SINGLE, VARIADIC
+from .opdef import OPTIONAL, SINGLE, VARIADIC, AttributeDef
 
 _ARITY = {SINGLE: "", OPTIONAL: " (optional)", VARIADIC: " (variadic)"}
 
@@ -34,7 +34,7 @@ def op_section(op_class: type) -> str:
     defn = op_class.definition
     lines = [f"### `{defn.name}`", "", _first_paragraph(op_class.__doc__) or "(no description)", ""]
     kind = getattr(op_class, "kind", None)
-    if kind is not None:
+    if kind is not None and not isinstance(kind, AttributeDef):  # an op's own `kind` attribute is not a fusion kind
         lines += [f"Fusion kind: `{kind.name.lower()}`.", ""]
     if defn.operands:
         lines.append("Operands: " + ", ".join(f"`{d.name.rstrip('_')}`{_ARITY[d.kind]}" for d in defn.operands) + ".")
