@@ -95,6 +95,8 @@ def _loop_region(node: Node, trip_count, condition, inits, body):
         raise Unsupported(f"the body's condition must be one bool, got {yielded[0].type}")
     if yielded[0].type != TensorType((), i1):
         raise Unsupported(f"the body's condition has type {yielded[0].type}, expected tensor<i1>")
+    if condition is None and not _stays_true(yielded[0], block.args[1]):
+        raise Unsupported(_IGNORED_CONDITION)
     for i, (init, out) in enumerate(zip(inits, yielded[1:])):
         if init.type != out.type:
             name = node.proto.input[2 + i]
@@ -113,14 +115,27 @@ def _iterations(node: Node, condition, block, next_condition) -> int:
     """How many times the loop runs, when known at import (scanned outputs stack that many
     values); Unsupported when the condition may end it early."""
     if condition is not None:
-        constant = constant_value(next_condition)
-        if not (next_condition is block.args[1] or (constant is not None and _one(constant))):
+        if not _stays_true(next_condition, block.args[1]):
             raise Unsupported("the loop has scan outputs and a condition that may end it early: "
                               "their length is not static")
     if node.inputs[0] is None:
         raise Unsupported("the loop has scan outputs but no trip count: their length is not static")
     trip_count, start = _known(node, condition is not None, "a loop with scan outputs")
     return max(trip_count, 0) if start else 0
+
+
+# ONNX says a body's condition is ignored when the Loop has no condition input, but
+# onnxruntime ends the loop on it (and onnx's reference runs no iteration at all).
+_IGNORED_CONDITION = ("the body computes a condition but the loop has no condition input: ONNX ignores it, "
+                      "onnxruntime obeys it")
+
+
+def _stays_true(next_condition, previous) -> bool:
+    """The body passes its condition through unchanged, or yields a constant true."""
+    while isinstance(getattr(next_condition, "owner", None), graph.IdentityOp):
+        next_condition = next_condition.owner.operands[0]
+    constant = constant_value(next_condition)
+    return next_condition is previous or (constant is not None and _one(constant))
 
 
 def _known(node: Node, has_condition: bool, what: str) -> tuple[int | None, bool]:
@@ -150,11 +165,12 @@ def _unroll(node: Node, condition, inits, body):
             raise Unsupported(f"the loop runs more than {UNROLL_LIMIT} iterations: too many to unroll")
         outputs = node.importer.inline(body, f"body (iteration {i})", [
             node.constant(np.array(i, np.int64)), node.constant(np.array(running))] + carried)
-        if condition is not None:
-            next_condition = constant_value(outputs[0])
-            if next_condition is None:
-                raise Unsupported("the unrolled loop's condition is not known at import")
-            running = _one(next_condition)
+        next_condition = constant_value(outputs[0])
+        if condition is None and not (next_condition is not None and _one(next_condition)):
+            raise Unsupported(_IGNORED_CONDITION)
+        if next_condition is None:
+            raise Unsupported("the unrolled loop's condition is not known at import")
+        running = _one(next_condition)
         carried = outputs[1:1 + len(inits)]
         scanned.append(outputs[1 + len(inits):])
         i += 1
