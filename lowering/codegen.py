@@ -431,3 +431,41 @@ def add_runtime_api(module, inputs, outputs, default_threads: int = 1) -> None:
                                          "runtime API adds")
         op.detach()
         block.append(op)
+
+
+def main(argv=None) -> int:
+    """`python -m descend.lowering.codegen m.mlir --emit llvm-ir`: mlir-translate's job for
+    descend's llvm dialect, plus optimised IR, assembly and the target description."""
+    import argparse
+    import sys
+
+    from ..ir import DiagnosticError
+    from ..parser import parse_file
+
+    parser = argparse.ArgumentParser(prog="python -m descend.lowering.codegen")
+    parser.add_argument("file")
+    parser.add_argument("--emit", choices=["llvm-ir", "opt-ir", "asm"], default="llvm-ir")
+    parser.add_argument("-O", dest="opt_level", type=int, default=3, choices=[0, 1, 2, 3])
+    parser.add_argument("--target", default="host")
+    parser.add_argument("--print-target", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        target = Target.parse(args.target)
+        if args.print_target:
+            print(target.describe())
+            return 0
+        module = parse_file(args.file)
+        if args.emit == "llvm-ir":
+            sys.stdout.write(to_llvm_ir(module))
+        elif args.emit == "opt-ir":
+            sys.stdout.write(emit_llvm_ir(module, target, args.opt_level))
+        else:
+            sys.stdout.write(emit_assembly(module, target, args.opt_level))
+    except (DiagnosticError, CodegenError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -80,14 +80,14 @@ class LLVMArrayType(ParametrizedType):
         return (int(size), element_type)
 
     def _print(self) -> str:
-        return f"!llvm.array<{self.size} x {self.element_type}>"
+        return f"!llvm.array<{self.size} x {_short(self.element_type)}>"
 
     @classmethod
     def parse_body(cls, body, parse_params) -> "LLVMArrayType":
         m = re.fullmatch(r"\s*(\d+)\s*x\s*(.+?)\s*", body or "", re.S)
         if m is None:
             raise ValueError(f"expected '!llvm.array<N x type>', got '!llvm.array<{body}>'")
-        (element,) = parse_params(m.group(2))
+        (element,) = parse_params(_long(m.group(2)))
         return cls(int(m.group(1)), element)
 
 
@@ -105,14 +105,14 @@ class LLVMStructType(ParametrizedType):
 
     def _print(self) -> str:
         packed = "packed " if self.packed else ""
-        return f"!llvm.struct<{packed}({', '.join(map(str, self.body))})>"
+        return f"!llvm.struct<{packed}({', '.join(_short(t) for t in self.body)})>"
 
     @classmethod
     def parse_body(cls, body, parse_params) -> "LLVMStructType":
         m = re.fullmatch(r"\s*(packed\s*)?\((.*)\)\s*", body or "", re.S)
         if m is None:
             raise ValueError(f"expected '!llvm.struct<(types)>', got '!llvm.struct<{body}>'")
-        return cls(parse_params(m.group(2)), bool(m.group(1)))
+        return cls(parse_params(", ".join(_long(p) for p in _split_top(m.group(2)))), bool(m.group(1)))
 
 
 class LLVMFunctionType(ParametrizedType):
@@ -153,20 +153,17 @@ class LLVMFunctionType(ParametrizedType):
         return cls(ret, params, vararg)
 
 
-# Inside `!llvm.func<...>` MLIR writes the dialect's own types without their prefix.
-_SHORT = {"!llvm.ptr": "ptr", "!llvm.void": "void"}
-
-
+# Inside the dialect's own types MLIR writes them without their prefix: `!llvm.struct<(ptr)>`.
 def _short(t: Type) -> str:
     text = str(t)
-    return _SHORT.get(text, text)
+    return text[len("!llvm."):] if text.startswith("!llvm.") else text
 
 
 def _long(text: str) -> str:
     text = text.strip()
     if text in ("ptr", "void"):
         return f"!llvm.{text}"
-    if re.fullmatch(r"(array|struct|ptr)<.*>", text, re.S):
+    if re.fullmatch(r"(array|struct|ptr|func)<.*>", text, re.S):
         return f"!llvm.{text}"
     return text
 
