@@ -239,3 +239,52 @@ def _size(t) -> int:
     for d in t.shape:
         n *= d
     return n
+
+
+# ---- ops that expand into their ONNX function bodies ---------------------------------------------
+
+@converter("LinearAttention", "CausalConvWithState")
+def function_body(node: Node):
+    """The node's context-dependent ONNX function (what onnx builds for these input types),
+    inlined here: LinearAttention's recurrence becomes a Scan, CausalConvWithState a Conv
+    over the state and the input joined."""
+    import onnx
+    from .importer import onnx_dtype
+    schema = onnx.defs.get_schema(node.op_type, node.opset)
+    proto = onnx.NodeProto.FromString(node.proto.SerializeToString())
+    given = {a.name for a in proto.attribute}
+    for name, attribute in schema.attributes.items():
+        if name not in given and attribute.default_value.name:
+            proto.attribute.append(attribute.default_value)
+    input_types = [onnx.helper.make_tensor_type_proto(onnx_dtype(v.type.element_type), v.type.shape)
+                   if v is not None else onnx.TypeProto() for v in node.inputs]
+    try:
+        body = onnx.FunctionProto.FromString(schema.get_context_dependent_function(
+            proto.SerializeToString(), [t.SerializeToString() for t in input_types]))
+    except Exception as exc:
+        raise Unsupported(f"onnx gives no function body for these inputs: {str(exc).strip().splitlines()[0]}") from None
+    present = {name for name, v in zip(body.input, node.inputs) if v is not None}
+    absent = set(body.input) - present
+    attributes = {a.name: a for a in proto.attribute}
+    nodes = []
+    for inner in body.node:
+        inner = onnx.NodeProto.FromString(inner.SerializeToString())
+        for i, name in enumerate(inner.input):
+            if name in absent:
+                inner.input[i] = ""
+        resolved = []
+        for a in inner.attribute:
+            if a.ref_attr_name:  # the caller's attribute (dropped when absent: the op's default)
+                if a.ref_attr_name not in attributes:
+                    continue
+                ref = onnx.AttributeProto.FromString(attributes[a.ref_attr_name].SerializeToString())
+                ref.name = a.name
+                a = ref
+            resolved.append(a)
+        del inner.attribute[:]
+        inner.attribute.extend(resolved)
+        nodes.append(inner)
+    graph = onnx.helper.make_graph(
+        nodes, body.name, [onnx.helper.make_value_info(n, onnx.TypeProto()) for n in body.input if n in present],
+        [onnx.helper.make_value_info(n, onnx.TypeProto()) for n in body.output])
+    return node.importer.inline(graph, f"{node.op_type}'s function body", [v for v in node.inputs if v is not None])
