@@ -288,3 +288,27 @@ def function_body(node: Node):
         nodes, body.name, [onnx.helper.make_value_info(n, onnx.TypeProto()) for n in body.input if n in present],
         [onnx.helper.make_value_info(n, onnx.TypeProto()) for n in body.output])
     return node.importer.inline(graph, f"{node.op_type}'s function body", [v for v in node.inputs if v is not None])
+
+
+# ---- ops whose result shapes depend on values ------------------------------------------------------
+
+@converter("Unique")
+def unique(node: Node):
+    """Folded at import: how many unique values there are is the result's shape."""
+    x = node.require_const(0, "the input of Unique, whose result shape depends on its values")
+    axis = node.attr("axis", None)
+    if axis is not None and not -x.ndim <= axis < max(x.ndim, 1):
+        raise Unsupported(f"axis {axis} is out of range for rank {x.ndim}")
+    flat = x.reshape(-1) if axis is None else x
+    along = 0 if axis is None else axis % x.ndim
+    y, first, inverse, counts = np.unique(flat, return_index=True, return_inverse=True, return_counts=True,
+                                          axis=None if axis is None else along)
+    if not node.attr("sorted", 1):  # in order of first occurrence
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        first, counts, inverse = first[order], counts[order], rank[inverse.reshape(-1)]
+        y = np.take(flat, first, axis=along)
+    element = node.inputs[0].type.element_type
+    return [node.constant(y, element)] + [node.constant(np.asarray(a, np.int64).reshape(-1))
+                                          for a in (first, inverse, counts)]

@@ -221,6 +221,30 @@ def test_scan_axes_and_directions_match_onnxruntime(in_direction, out_axis, out_
     assert "graph.scan" in op_names(module)
 
 
+# ---- ops folded or expanded at import ---------------------------------------------------------------
+
+@pytest.mark.parametrize("x,attrs", [
+    (np.float32([2, 1, 1, 3, 4, 3]), {"sorted": 0}),
+    (np.float32([2, 1, 1, 3, 4, 3]), {}),
+    (np.int64([[1, 0, 0], [1, 0, 0], [2, 3, 4]]), {"axis": 0, "sorted": 0}),
+    (np.int64([[1, 0, 0], [1, 0, 0], [2, 3, 4]]).T.copy(), {"axis": -1}),
+])
+def test_unique_of_a_constant_folds_as_onnxruntime_computes_it(x, attrs):
+    outputs = ["y", "first", "inverse", "counts"]
+    x_init = onnx.numpy_helper.from_array(x, "x")
+    model = model_of([helper.make_node("Unique", ["x"], outputs, **attrs),
+                      helper.make_node("Identity", ["z"], ["z_out"])],
+                     [("z", np.zeros(1, np.float32))], outputs + ["z_out"], [x_init])
+    module = check_against_onnxruntime(model, [("z", np.zeros(1, np.float32))])
+    assert "graph.unique" not in op_names(module)
+
+
+def test_unique_of_a_computed_value_is_unsupported():
+    model = model_of([helper.make_node("Unique", ["x"], ["y"])], [("x", np.zeros(3, np.float32))], ["y"])
+    with pytest.raises(ImportFailed, match="the input of Unique, whose result shape depends on its values"):
+        import_model(model)
+
+
 # ---- verifier and round trips --------------------------------------------------------------------
 
 IF_TEXT = """func.func @f(%c: tensor<i1>, %x: tensor<2xf32>) -> tensor<2xf32> {
@@ -325,6 +349,8 @@ NODE_TESTS = """
 test_if test_loop11 test_scan9_sum test_scan9_scalar test_scan9_multi_state
 test_range_float_type_positive_delta_expanded test_range_int32_type_negative_delta_expanded
 test_affine_grid_2d_expanded test_linear_attention_gated_delta_expanded
+test_linear_attention_gated_delta_gqa test_linear_attention_prefill_with_past test_causal_conv_with_state_silu_with_past_state
+test_causal_conv_with_state_with_bias test_unique_not_sorted_without_axis test_unique_sorted_with_negative_axis
 """.split()
 
 
