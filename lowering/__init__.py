@@ -1,1 +1,8 @@
-"""lowering: filled in by later issues (see DESIGN.md)."""
+"""lowering: the descent from graph to machine code — graph -> te -> loop -> llvm ->
+llvmlite (see docs/lowering.md). Importing this package registers its passes
+(lower-graph-to-te, ...), so `descend opt -p` finds them."""
+
+import importlib as _importlib
+
+for _module in ("graph_to_te",):
+    _importlib.import_module(f"{__name__}.{_module}")

@@ -176,11 +176,18 @@ def _is_classvar(annotation: Any) -> bool:
     return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
 
 
+# Packages whose passes are built in. Named, not imported, here: the lowering layer sits
+# above rewrites/ (DESIGN.md's table) and registers its conversions when loaded.
+PASS_PROVIDERS = ["descend.rewrites.transforms", "descend.lowering"]
+
+
 def _load_builtin_passes() -> None:
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
-        import descend.rewrites.transforms  # noqa: F401  (each module registers its passes)
+        import importlib
+        for provider in PASS_PROVIDERS:  # each module registers its passes when imported
+            importlib.import_module(provider)
 
 
 def lookup_pass(name: str) -> type[Pass] | None:

@@ -1,0 +1,34 @@
+"""ONNX backends that stop the descent at a stage and interpret there: the ONNX node tests
+then check each lowering step against onnx's expected outputs, not only against the stage
+above. `bench/onnx_conformance.py --backend te` runs them all through graph -> te."""
+
+from __future__ import annotations
+
+from descend.frontends.onnx.backend import DescendBackend
+from descend.ir.interpreter import interpret
+
+
+def _lowered(pipeline: str):
+    def executor(module):
+        from descend.rewrites import PassManager
+        PassManager.parse(pipeline).run(module)
+
+        def run(inputs):
+            return interpret(module, "main", inputs)
+        return run
+    return staticmethod(executor)
+
+
+class TeBackend(DescendBackend):
+    """Import, lower-graph-to-te, interpret the te kernels."""
+
+    executor = _lowered("builtin.module(lower-graph-to-te)")
+
+
+class FusedTeBackend(DescendBackend):
+    """Import, the graph pipeline (fusion included), lower-graph-to-te, interpret."""
+
+    executor = _lowered("builtin.module(func.func(simplify-inference,fold-constants,fuse-ops),lower-graph-to-te)")
+
+
+STAGES = {"te": TeBackend, "fused-te": FusedTeBackend}
