@@ -312,3 +312,34 @@ def unique(node: Node):
     element = node.inputs[0].type.element_type
     return [node.constant(y, element)] + [node.constant(np.asarray(a, np.int64).reshape(-1))
                                           for a in (first, inverse, counts)]
+
+
+@converter("TensorScatter")
+def tensor_scatter(node: Node):
+    """present = past with `update` written along `axis` from each batch's write index
+    (modulo the cache length in circular mode): a graph.scatter_nd whose indices are
+    computed at import, so the write indices must be constants."""
+    past, update = node.inputs[:2]
+    mode = node.attr("mode", "linear")
+    if mode not in ("linear", "circular"):
+        raise Unsupported(f"mode '{mode}'")
+    rank = past.type.rank
+    axis = node.attr("axis", -2)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise Unsupported(f"axis {axis} must name a sequence axis after the batch axis of rank-{rank} tensors")
+    axis %= rank
+    length, steps = past.type.shape[axis], update.type.shape[axis]
+    batch = past.type.shape[0]
+    if node.input(2) is None:
+        starts = np.zeros(batch, np.int64)
+    else:
+        starts = node.require_const(2, "write_indices (the scatter's positions)").astype(np.int64).reshape(-1)
+    prefix = update.type.shape[:axis]
+    grid = np.indices(tuple(prefix) + (steps,)).reshape(axis + 1, -1).T     # (*prefix, s) per update row
+    positions = starts[grid[:, 0]] + grid[:, -1]
+    if mode == "circular":
+        positions %= length
+    elif positions.size and (positions.max() >= length or positions.min() < 0):
+        raise Unsupported(f"write indices {starts.tolist()} put {steps} steps outside a cache of length {length}")
+    indices = np.concatenate([grid[:, :-1], positions[:, None]], axis=1).reshape(tuple(prefix) + (steps, axis + 1))
+    return node.build(graph.ScatterNDOp, past, node.constant(indices), update, reduction="none")

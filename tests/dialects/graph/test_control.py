@@ -245,6 +245,30 @@ def test_unique_of_a_computed_value_is_unsupported():
         import_model(model)
 
 
+@pytest.mark.parametrize("mode,axis,starts", [("linear", -2, [0, 2]), ("circular", 1, [3, 4]), ("circular", 2, [1, 0])])
+def test_tensor_scatter_writes_the_update_at_each_batch_position(mode, axis, starts):
+    from onnx.reference import ReferenceEvaluator
+    past = RNG.standard_normal((2, 5, 5, 3)).astype(np.float32)
+    update_shape = [2, 5, 5, 3]
+    update_shape[axis] = 2
+    update = RNG.standard_normal(update_shape).astype(np.float32)
+    starts_init = onnx.numpy_helper.from_array(np.int64(starts), "w")
+    model = model_of([helper.make_node("TensorScatter", ["past", "update", "w"], ["present"], mode=mode, axis=axis)],
+                     [("past", past), ("update", update)], ["present"], [starts_init], opset=24)
+    model.graph.output[0].CopyFrom(vi("present", T.FLOAT, past.shape))
+    (want,) = ReferenceEvaluator(model).run(None, {"past": past, "update": update})
+    (got,) = DescendBackend.prepare(model, input_arrays=[past, update]).run([past, update])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_tensor_scatter_past_the_end_of_a_linear_cache_is_unsupported():
+    model = model_of([helper.make_node("TensorScatter", ["past", "update", "w"], ["present"])],
+                     [("past", np.zeros((1, 4, 2), np.float32)), ("update", np.zeros((1, 2, 2), np.float32))],
+                     ["present"], [onnx.numpy_helper.from_array(np.int64([3]), "w")], opset=24)
+    with pytest.raises(ImportFailed, match=r"write indices \[3\] put 2 steps outside a cache of length 4"):
+        import_model(model)
+
+
 # ---- verifier and round trips --------------------------------------------------------------------
 
 IF_TEXT = """func.func @f(%c: tensor<i1>, %x: tensor<2xf32>) -> tensor<2xf32> {
@@ -351,6 +375,7 @@ test_range_float_type_positive_delta_expanded test_range_int32_type_negative_del
 test_affine_grid_2d_expanded test_linear_attention_gated_delta_expanded
 test_linear_attention_gated_delta_gqa test_linear_attention_prefill_with_past test_causal_conv_with_state_silu_with_past_state
 test_causal_conv_with_state_with_bias test_unique_not_sorted_without_axis test_unique_sorted_with_negative_axis
+test_tensorscatter test_tensorscatter_3d test_tensorscatter_circular
 """.split()
 
 
