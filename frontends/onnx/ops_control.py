@@ -1,4 +1,7 @@
-"""ONNX -> graph: converters of control flow (If, Loop, Scan).
+"""ONNX -> graph: converters of control flow (If, Loop, Scan), and of the ops that the
+subgraph machinery or import-time values make expressible: LinearAttention and
+CausalConvWithState (inlined ONNX function bodies), Unique and TensorScatter (computed from
+constants at import).
 
 A subgraph attribute becomes a region isolated from above: the outer values it reads
 (found by name) become the op's captured operands, outer constants are copied in. An If
