@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from descend.dialects import arith
 from descend.dialects.te.builder import kernel
-from descend.rewrites import Conversion, ConversionPattern
+from descend.ir import IntegerType, TensorType, numpy_dtype
+from descend.rewrites import (Conversion, ConversionPattern, ConversionTarget, TypeConverter,
+                              function_type_conversion_patterns)
 
 from .compute import COMPUTES, lookup
 
@@ -66,7 +68,12 @@ class ConstantToArith(ConversionPattern):
     source = "graph.constant"
 
     def rewrite(self, op, operands, rewriter):
-        constant = arith.ConstantOp.build(value=op.properties["value"])
+        from descend.ir import DenseElementsAttr
+        value = op.properties["value"]
+        converted = signless_types().convert_type(value.type)
+        if converted != value.type:  # the same bits, read as signless
+            value = DenseElementsAttr(converted, value.array.view(numpy_dtype(converted.element_type)))
+        constant = arith.ConstantOp.build(value=value)
         rewriter.insert(constant)
         rewriter.replace(op, list(constant.results))
 
@@ -76,11 +83,36 @@ def patterns() -> list:
             *(GraphOpToKernel(name) for name in sorted(COMPUTES) if name not in ("graph.fused", "graph.constant"))]
 
 
+def signless_types() -> TypeConverter:
+    """te computes on signless integers (arith's rule); unsigned tensors become signless of
+    the same width, and the compute builders pick unsigned ops (divui, cmpi ult, uitofp)
+    from the graph op's own types. Values keep their bits, so a uint8 buffer is unchanged."""
+    converter = TypeConverter()
+
+    @converter.add_conversion
+    def unsigned_to_signless(t):
+        if isinstance(t, TensorType) and isinstance(t.element_type, IntegerType) and t.element_type.signedness:
+            return TensorType(t.shape, IntegerType(t.element_type.width))
+        return None
+    return converter
+
+
+def _target() -> ConversionTarget:
+    converter = signless_types()
+    target = ConversionTarget()
+    target.add_legal_dialect("te", "arith", "math", "builtin")
+    target.add_illegal_dialect("graph")
+    target.add_dynamically_legal_op("func.func", converter.is_signature_legal)
+    target.add_dynamically_legal_op("func.return", converter.is_legal)
+    target.add_dynamically_legal_op("func.call", converter.is_legal)
+    return target
+
+
 LOWER_GRAPH_TO_TE = Conversion(
     name="lower-graph-to-te",
-    patterns=patterns(),
-    legal_dialects={"te", "arith", "math", "func", "builtin"},
-    illegal_dialects={"graph"},
+    patterns=[*patterns(), *function_type_conversion_patterns()],
+    target=_target(),
+    type_converter=signless_types(),
     full=True,
 )
 

@@ -10,8 +10,10 @@ per result of the op:
         (x,) = inputs
         return [elementwise(kb, [x], lambda b, v: b.max(v, 0.0), name=name_of(op))]
 
-Builders never look at the graph op's operands (they are not te values); everything they
-need is in `inputs`, the op's properties and its result types. One module per family,
+Builders never use the graph op's operands as values (they are not te values); everything
+they need is in `inputs`, the op's properties and types. te computes on signless integers:
+`out_type(op)` is the result type to build, `is_unsigned(op.operands[0])` says when to pick
+unsigned arith ops. One module per family,
 mirroring dialects/graph/."""
 
 from __future__ import annotations
@@ -32,6 +34,26 @@ def lowers(*ops):
 
 def lookup(op_name: str) -> Callable | None:
     return COMPUTES.get(op_name)
+
+
+def out_type(op, index: int = 0):
+    """The te type of the op's result `index`: its tensor type with unsigned integers made
+    signless (te's rule; see graph_to_te.signless_types). Builders use this, never the
+    graph result type directly."""
+    from descend.ir import IntegerType, TensorType
+    t = op.results[index].type
+    e = t.element_type
+    if isinstance(e, IntegerType) and e.signedness:
+        return TensorType(t.shape, IntegerType(e.width))
+    return t
+
+
+def is_unsigned(value) -> bool:
+    """Whether a graph value (an operand or result of the graph op) holds unsigned integers:
+    builders pick divui / cmpi ult / uitofp / maxui for them."""
+    from descend.ir import IntegerType
+    e = getattr(value.type, "element_type", value.type)
+    return isinstance(e, IntegerType) and e.signedness == "u"
 
 
 def name_of(op, index: int = 0) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from descend.dialects.te.builder import compute
 
-from . import lowers, name_of
+from . import lowers, name_of, out_type
 
 
 def broadcast_read(reader, out_indices):
@@ -17,7 +17,7 @@ def broadcast_read(reader, out_indices):
 
 def broadcast_compute(kb, op, inputs, fn):
     """out[i] = fn(b, x0[bcast(i)], x1[bcast(i)], ...) over the op's result shape."""
-    out = op.results[0].type
+    out = out_type(op)
     return compute(kb, out.shape, out.element_type, inputs,
                    lambda b, i, r, reads: fn(b, *[broadcast_read(x, i) for x in reads]),
                    name=name_of(op))
