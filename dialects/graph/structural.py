@@ -76,8 +76,12 @@ class FusedOp(GraphOp):
         return interp.run_region(self.body, args)
 
 
+_YIELD_PARENTS = {"graph.fused", "graph.if", "graph.loop", "graph.scan"}
+
+
 class YieldOp(GraphOp):
-    """Gives the results of the enclosing graph.fused."""
+    """Gives the results of the enclosing region: graph.fused, or a region of graph.if,
+    graph.loop or graph.scan."""
 
     name = "graph.yield"
     values = var_operand(TensorType)
@@ -85,5 +89,6 @@ class YieldOp(GraphOp):
     assembly = "attr-dict ($values^ `:` type($values))?"
 
     def verify(self) -> None:
-        if self.parent_op is not None and not isinstance(self.parent_op, FusedOp):
-            raise self.error("must be inside graph.fused")
+        parent = self.parent_op
+        if parent is not None and parent.name not in _YIELD_PARENTS:
+            raise self.error(f"must be inside {', '.join(sorted(_YIELD_PARENTS))}, not {parent.name}")

@@ -306,8 +306,7 @@ SCAN_TEXT = """func.func @f(%s: tensor<2xf32>, %xs: tensor<2x4xf32>) -> (tensor<
 
 
 def parse(text):
-    # TODO(control): verify=True once graph.yield accepts these parents (dialects/graph/structural.py)
-    return descend.parse(text, verify=False)
+    return descend.parse(text)
 
 
 def the_op(module, name):
