@@ -374,6 +374,19 @@ class GlobalOp(Operation):
         return cached[1]
 
 
+class SymbolReference(CustomDirective):
+    """`@name`, read by the base grammar's `symbol_ref` rule rather than as any attribute (a
+    general attribute followed by `:` perturbs the LALR tables' error reporting)."""
+
+    grammar = "symbol_ref"
+
+    def print(self, fp, op, args) -> None:
+        fp.emit(str(args[0].field.__get__(op)))
+
+    def build(self, state, children, args) -> None:
+        state.properties[args[0].name] = children[0]
+
+
 class GetGlobalOp(Operation):
     """The buffer of the loop.global named `global_name` (read-only)."""
 
@@ -381,7 +394,8 @@ class GetGlobalOp(Operation):
     global_name = attribute(SymbolRefAttr)
     memref = result(MemRefType)
     traits = (Pure(),)
-    assembly = "$global_name attr-dict `:` type($memref)"
+    custom_directives = {"Symbol": SymbolReference()}
+    assembly = "custom<Symbol>($global_name) `:` type($memref) attr-dict"
 
     def target(self) -> GlobalOp | None:
         found = lookup_symbol(self, self.global_name)
