@@ -225,6 +225,35 @@ class BodyBuilder:
     def tanh(self, x: Value) -> Value:
         return self.math("tanh", x)
 
+    def abs(self, x: Value) -> Value:
+        """|x|: math.absf for floats, math.absi for integers (signed reading)."""
+        if isinstance(x.type, FloatType):
+            return self.math("absf", x)
+        return self._build(math_dialect.AbsIOp, x)
+
+    def cast_unsigned(self, x: Value, to: Type) -> Value:
+        """Like `cast`, reading integers as unsigned (extui, uitofp, fptoui, index_castui)."""
+        src = x.type
+        if src == to:
+            return x
+        if isinstance(src, IndexType) or isinstance(to, IndexType):
+            if isinstance(src, FloatType) or isinstance(to, FloatType):
+                return self.cast_unsigned(self.cast_unsigned(x, i64), to)
+            op = arith.IndexCastUIOp
+        elif isinstance(src, FloatType) and isinstance(to, FloatType):
+            return self.cast(x, to)
+        elif isinstance(src, FloatType):
+            op = arith.FPToUIOp
+        elif isinstance(to, FloatType):
+            op = arith.UIToFPOp
+        else:
+            op = arith.ExtUIOp if to.width > src.width else arith.TruncIOp
+        return self._build(op, x, result_types=[to])
+
+    def truncdiv(self, x, y, unsigned: bool = False) -> Value:
+        """Integer division rounding toward zero (divsi, or divui on unsigned readings)."""
+        return self._build(arith.DivUIOp if unsigned else arith.DivSIOp, *self._pair(x, y))
+
     # ---- internals -----------------------------------------------------------------------------
 
     def _build(self, op_class, *args, **kwargs) -> Value:
