@@ -26,7 +26,8 @@ def interpret(module, function: str, inputs, context: Context | None = None):
 
 
 # Loaded on first use, so `import descend` stays light: name -> module that defines it.
-_LAZY = {"PassManager": "descend.rewrites"}
+_LAZY = {"PassManager": "descend.rewrites", "compile": "descend.lowering.driver",
+         "CompiledModel": "descend.lowering.driver", "import_onnx": "descend.frontends.onnx"}
 
 
 def __getattr__(name: str):

@@ -524,6 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
     from descend.frontends.onnx.commands import add_import_parser, add_ops_parser
     add_import_parser(subparsers)
     add_ops_parser(subparsers)
+    from descend.lowering.commands import add_compile_parser, add_run_parser
+    add_compile_parser(subparsers)
+    add_run_parser(subparsers)
     return parser
 
 

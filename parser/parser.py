@@ -316,6 +316,20 @@ def _short_message(exc: UnexpectedInput) -> str:
     return "unexpected end"
 
 
+def _precise_expected(exc) -> set:
+    """The terminals the parser would really accept here. LALR merges states of many custom
+    forms, so `exc.expected` can list dozens; trying each on a copy of the parser (Lark's
+    `accepts`) keeps only the true continuations (`','` or `')'` in an operand list)."""
+    expected = set(exc.expected or ())
+    parser = getattr(exc, "interactive_parser", None)
+    if parser is not None and len(expected) > 8:
+        try:
+            expected = set(parser.accepts())
+        except Exception:  # an error while probing must not hide the original one
+            pass
+    return expected
+
+
 def describe_unexpected(exc: UnexpectedInput, text: str, filename: str, line_offset: int,
                         op_keywords=frozenset()) -> DiagnosticError:
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
@@ -354,7 +368,7 @@ def describe_unexpected(exc: UnexpectedInput, text: str, filename: str, line_off
     if (set(exc.expected or ()) & _OP_START) and _CUSTOM_OP.fullmatch(found):
         return error(loc, f"custom op '{found}' is unknown: register its dialect (--load-dialect) "
                           f"or write it in the generic form \"{found}\"(...)", len(found))
-    expected = _expected_names(exc.expected or (), op_keywords)
+    expected = _expected_names(_precise_expected(exc), op_keywords)
     message = f"unexpected {_describe_token(token)}"
     if expected and len(expected) <= 8:
         message = f"expected {_join(expected)}, found '{found}'"

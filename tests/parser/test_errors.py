@@ -23,7 +23,7 @@ CORPUS = [
     ("missing_colon_before_signature", '"test.op"()\n"test.op"() : () -> ()\n', 2, 1,
      "expected '(', ':', '[' or '{'", LOOSE),
     ("signature_without_colon", '%0 = "test.op"() () -> i32\n', 1, 19, "expected '{'", LOOSE),
-    ("double_type_suffix", '"test.op"() {a = 1 : i32 : i32} : () -> ()\n', 1, 26, "unexpected ':'", LOOSE),
+    ("double_type_suffix", '"test.op"() {a = 1 : i32 : i32} : () -> ()\n', 1, 26, "expected ',' or '}', found ':'", LOOSE),
     ("bad_type", '%0 = "test.op"() : () -> i32x\n', 1, 26, "unexpected identifier 'i32x'", LOOSE),
     ("unknown_type_name", '%0 = "test.op"() : () -> floaty\n', 1, 26, "'floaty'", LOOSE),
     ("undefined_value", '"test.op"(%missing) : (i32) -> ()\n', 1, 11,

@@ -1,0 +1,190 @@
+"""The whole descent in one call: `descend.compile(model) -> CompiledModel`.
+
+A model (ONNX path, bytes or ModelProto; IR text path; or a module at any stage) is
+imported if needed, run through the graph optimisations of its opt level, lowered
+graph -> te -> loop -> llvm, and compiled with llvmlite. Each opt level is a named pipeline
+(`descend compile --print-pipeline` shows it), and `stop_after` returns the module at a
+stage instead (`descend compile --emit te`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+STAGES = ("graph", "te", "loop", "llvm")
+
+GRAPH_PIPELINE = "func.func(simplify-inference,fold-constants,canonicalize,cse,fuse-ops)"
+LOOP_PIPELINE = "func.func(loop-simplify,loop-hoist-invariants,loop-unroll)"
+
+
+def pipeline(opt_level: int = 3, stop_after: str = "llvm") -> str:
+    """The pass pipeline of an opt level, up to and including the lowering to `stop_after`.
+    -O0 lowers the graph as imported; -O1 and up optimise the graph first and clean up loops."""
+    if stop_after not in STAGES:
+        raise ValueError(f"unknown stage '{stop_after}' (stages: {', '.join(STAGES)})")
+    steps: list[str] = []
+    if opt_level >= 1:
+        steps.append(GRAPH_PIPELINE)
+    if stop_after == "graph":
+        return f"builtin.module({','.join(steps)})"
+    steps.append("lower-graph-to-te")
+    if stop_after != "te":
+        steps.append("lower-te-to-loop")
+        if opt_level >= 1:
+            steps.append(LOOP_PIPELINE)
+        if stop_after != "loop":
+            steps.append("lower-loop-to-llvm")
+    return f"builtin.module({','.join(steps)})"
+
+
+def load_module(model, input_shapes: Mapping[str, Sequence[int]] | None = None, opset: int | None = None):
+    """A builtin.module from an ONNX model, an IR file path, IR text, or a module (cloned)."""
+    import descend
+    from descend.ir import Operation
+    if isinstance(model, Operation):
+        return model.clone()
+    if isinstance(model, (str, os.PathLike)) and str(model).lower().endswith((".mlir", ".ir")):
+        return descend.parse_file(model)
+    if isinstance(model, str) and not os.path.exists(model) and ("func.func" in model or "module" in model):
+        return descend.parse(model)
+    from descend.frontends.onnx import import_onnx
+    return import_onnx(model, input_shapes=input_shapes, opset=opset)
+
+
+@dataclass
+class TensorSpec:
+    """An input or output as onnxruntime's NodeArg shows it: name, shape, type."""
+
+    name: str
+    shape: tuple
+    type: str          # "tensor(float)", as onnxruntime spells it
+    dtype: np.dtype = field(repr=False, default=None)
+
+
+@dataclass
+class Timing:
+    """What `benchmark` measured, in milliseconds per call."""
+
+    mean: float
+    median: float
+    std: float
+    min: float
+    max: float
+    results: list = field(repr=False, default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"median {self.median:.3f} ms, mean {self.mean:.3f} ms, std {self.std:.3f} ms, "
+                f"min {self.min:.3f} ms ({len(self.results)} measurements)")
+
+
+class CompiledModel:
+    """A compiled model: `run(inputs)` with numpy in and out, `export_library(path)` for a
+    shared library that `descend.runtime.load` (or C) runs without Python's compiler."""
+
+    def __init__(self, native, module, compile_seconds: float, target):
+        self._native = native
+        self.module = module          # the llvm-level module that was compiled
+        self.compile_seconds = compile_seconds
+        self.target = target
+
+    # ---- running --------------------------------------------------------------------------------
+
+    def run(self, inputs, feed: Mapping[str, np.ndarray] | None = None) -> list[np.ndarray]:
+        """`run([x0, x1])` or `run({"x": x})`; also onnxruntime's `run(output_names, feed)`."""
+        if feed is not None or (inputs is None and feed is not None):
+            outputs = self._native.run(feed)
+            if inputs is None:
+                return outputs
+            names = [o.name for o in self.get_outputs()]
+            return [outputs[names.index(n)] for n in inputs]
+        return self._native.run(inputs)
+
+    __call__ = run
+
+    def get_inputs(self) -> list[TensorSpec]:
+        return self._native.get_inputs()
+
+    def get_outputs(self) -> list[TensorSpec]:
+        return self._native.get_outputs()
+
+    def set_num_threads(self, threads: int) -> None:
+        self._native.set_num_threads(threads)
+
+    def benchmark(self, inputs=None, warmup: int = 3, number: int = 1, repeat: int = 20,
+                  min_repeat_ms: float = 0.0, seed: int = 0) -> Timing:
+        """Time `run` like TVM's time_evaluator: `repeat` measurements of `number` calls each
+        (raised until one measurement takes `min_repeat_ms`), after `warmup` calls."""
+        if inputs is None:
+            inputs = random_inputs(self.get_inputs(), seed)
+        for _ in range(warmup):
+            self.run(inputs)
+        while True:
+            start = time.perf_counter()
+            for _ in range(number):
+                self.run(inputs)
+            elapsed = (time.perf_counter() - start) * 1e3
+            if elapsed >= min_repeat_ms or number >= 1 << 20:
+                break
+            number *= 2
+        results = [elapsed / number]
+        for _ in range(repeat - 1):
+            start = time.perf_counter()
+            for _ in range(number):
+                self.run(inputs)
+            results.append((time.perf_counter() - start) * 1e3 / number)
+        values = np.asarray(results)
+        return Timing(float(values.mean()), float(np.median(values)), float(values.std()),
+                      float(values.min()), float(values.max()), results)
+
+    # ---- deploying ------------------------------------------------------------------------------
+
+    def export_library(self, path, cc: str | None = None) -> str:
+        """A shared library with the weights inside and the C API of runtime/descend_runtime.h."""
+        return str(self._native.export_library(path, cc=cc) if cc else self._native.export_library(path))
+
+    export = export_library
+
+
+def random_inputs(specs: Sequence[TensorSpec], seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for spec in specs:
+        dtype = np.dtype(spec.dtype) if spec.dtype is not None else np.dtype(np.float32)
+        if dtype.kind == "f":
+            out.append(rng.standard_normal(spec.shape).astype(dtype))
+        elif dtype.kind == "b":
+            out.append(rng.integers(0, 2, spec.shape).astype(bool))
+        else:
+            out.append(rng.integers(0, 10, spec.shape).astype(dtype))
+    return out
+
+
+def lower(model, opt_level: int = 3, stop_after: str = "llvm", input_shapes=None, opset=None,
+          instruments: Sequence[Any] = ()):
+    """The module after the pipeline of `opt_level` up to `stop_after` (a fresh module)."""
+    from descend.rewrites import PassManager
+    module = load_module(model, input_shapes, opset)
+    pm = PassManager.parse(pipeline(opt_level, stop_after))
+    for instrument in instruments:
+        pm.add_instrument(instrument)
+    pm.run(module)
+    return module
+
+
+def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, opset=None,
+            threads: int | None = None, instruments: Sequence[Any] = ()) -> CompiledModel:
+    """Import (if needed), optimise, lower and compile `model` for `target`."""
+    from .codegen import Target
+    from .native import compile_loop_module
+    start = time.perf_counter()
+    loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments)
+    target = target if isinstance(target, Target) else Target.parse(target)
+    native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments)
+    compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target)
+    if threads is not None:
+        compiled.set_num_threads(threads)
+    return compiled
