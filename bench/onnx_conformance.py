@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = {"interpreter": "descend.frontends.onnx.backend:InterpreterBackend",
             "default": "descend.frontends.onnx.backend:DescendBackend",
             "te": "descend.testing.stage_backends:TeBackend",
-            "fused-te": "descend.testing.stage_backends:FusedTeBackend"}
+            "fused-te": "descend.testing.stage_backends:FusedTeBackend",
+            "loop": "descend.testing.stage_backends:LoopBackend",
+            "fused-loop": "descend.testing.stage_backends:FusedLoopBackend"}
 
 
 class _Timeout(Exception):

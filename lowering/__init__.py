@@ -4,5 +4,5 @@ llvmlite (see docs/lowering.md). Importing this package registers its passes
 
 import importlib as _importlib
 
-for _module in ("graph_to_te",):
+for _module in ("graph_to_te", "te_to_loop"):
     _importlib.import_module(f"{__name__}.{_module}")

@@ -31,4 +31,31 @@ class FusedTeBackend(DescendBackend):
     executor = _lowered("builtin.module(func.func(simplify-inference,fold-constants,fuse-ops),lower-graph-to-te)")
 
 
-STAGES = {"te": TeBackend, "fused-te": FusedTeBackend}
+def _lowered_to_loop(pipeline: str):
+    def executor(module):
+        from descend.lowering.te_to_loop import run_loop_function
+        from descend.rewrites import PassManager
+        PassManager.parse(pipeline).run(module)
+
+        def run(inputs):
+            return run_loop_function(module, inputs)
+        return run
+    return staticmethod(executor)
+
+
+class LoopBackend(DescendBackend):
+    """Import, lower-graph-to-te, lower-te-to-loop (default schedules), interpret the loop
+    nests; the outputs are the buffers @main writes."""
+
+    executor = _lowered_to_loop("builtin.module(lower-graph-to-te,lower-te-to-loop)")
+
+
+class FusedLoopBackend(DescendBackend):
+    """The graph pipeline (fusion included), then down to loops: multi-compute kernels, so
+    the default schedule's inlining is exercised."""
+
+    executor = _lowered_to_loop("builtin.module(func.func(simplify-inference,fold-constants,fuse-ops),"
+                                "lower-graph-to-te,lower-te-to-loop)")
+
+
+STAGES = {"te": TeBackend, "fused-te": FusedTeBackend, "loop": LoopBackend, "fused-loop": FusedLoopBackend}

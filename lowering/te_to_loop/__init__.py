@@ -1,0 +1,95 @@
+"""te -> loop: `lower-te-to-loop` turns te.kernels into loop nests over buffers, applying
+each kernel's schedule (its `schedule` attribute, else lowering/default_schedule.py).
+
+- bufferize.py: functions over tensors become functions over buffers in destination-passing
+  style (outputs are trailing memref arguments), weights become loop.globals, kernels
+  become private functions called from the caller, intermediates loop.alloc/dealloc;
+- nest.py: a kernel's computes become loop nests (inlining, reductions, guards, kinds).
+
+`run_loop_function(module, inputs)` runs a lowered function the way its callers do: it
+allocates the output buffers, interprets, and returns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+import numpy as np
+
+from descend.dialects.numeric import dtype_of
+from descend.dialects.te import KernelOp
+from descend.ir import Context, IntegerAttr, Operation, SymbolTable
+from descend.ir.interpreter import Interpreter, as_value
+from descend.rewrites import ModulePass, option, register_pass
+
+from ..default_schedule import PARALLEL_THRESHOLD, default_schedule
+from ..schedule import Schedule
+from .bufferize import NUM_OUTPUTS, SymbolNames, bufferize_function, has_tensors
+from .nest import KernelLowering, memref_of
+
+__all__ = ["LowerTeToLoop", "kernel_nests", "run_loop_function", "NUM_OUTPUTS", "KernelLowering",
+           "memref_of"]
+
+
+def kernel_nests(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD) -> dict:
+    """{compute: LoopNest} for `kernel`: its own schedule when it has one, else the default
+    schedule; either is validated against the kernel (errors located at the kernel)."""
+    schedule = (Schedule.of_kernel(kernel) if kernel.schedule is not None
+                else default_schedule(kernel, parallel_threshold))
+    return schedule.validate(kernel)
+
+
+@register_pass
+@dataclass(frozen=True)
+class LowerTeToLoop(ModulePass):
+    """Lower te.kernels to loop nests over buffers (destination-passing style), applying
+    each kernel's schedule or the default one."""
+
+    name: ClassVar[str] = "lower-te-to-loop"
+    dependent_dialects: ClassVar[tuple] = ("loop", "func", "arith", "math")
+    statistics: ClassVar[dict] = {"kernels": "te.kernels lowered to functions",
+                                  "globals": "weights turned into loop.globals"}
+
+    parallel_threshold: int = option(PARALLEL_THRESHOLD,
+                                     help="default schedule: elements from which the outermost loop is parallel")
+
+    def __post_init__(self):
+        if self.parallel_threshold < 1:
+            raise ValueError(f"parallel-threshold must be at least 1, got {self.parallel_threshold}")
+
+    def run(self, op: Operation, ctx: Context) -> None:
+        names = SymbolNames(op)
+        functions = [f for f in op.regions[0].blocks[0].ops if f.name == "func.func"
+                     and not f.is_declaration and has_tensors(f)]
+
+        def nests_of(kernel):
+            self.count("kernels")
+            return kernel_nests(kernel, self.parallel_threshold)
+        block = op.regions[0].blocks[0]
+        globals_before = sum(o.name == "loop.global" for o in block.ops)
+        for func in functions:
+            bufferize_function(func, names, nests_of)
+        self.count("globals", sum(o.name == "loop.global" for o in block.ops) - globals_before)
+
+
+def run_loop_function(module: Operation, inputs: Sequence, function: str = "main") -> list[np.ndarray]:
+    """Run a loop-level function in destination-passing style: allocate its output buffers
+    (the last `onnx.num_outputs` arguments; floats filled with NaN so an unwritten element
+    shows), interpret it on the inputs and those buffers, and return the buffers."""
+    func = SymbolTable(module).lookup(function)
+    if func is None:
+        raise module.error(f"no function named '@{function}' in the module")
+    types = func.function_type.type.inputs
+    count = func.attributes.get(NUM_OUTPUTS)
+    if not isinstance(count, IntegerAttr):
+        raise func.error(f"has no '{NUM_OUTPUTS}' attribute: not a lowered function")
+    n_inputs = len(types) - count.value
+    if len(inputs) != n_inputs:
+        raise func.error(f"expects {n_inputs} inputs, got {len(inputs)}")
+    arrays = [as_value(x, t) for x, t in zip(inputs, types)]
+    outputs = []
+    for t in types[n_inputs:]:
+        dtype = dtype_of(t)
+        outputs.append(np.full(tuple(t.shape), np.nan if dtype.kind == "f" else 0, dtype=dtype))
+    Interpreter().call(func, [*arrays, *outputs])
+    return outputs

@@ -1,0 +1,380 @@
+"""te -> loop: one te.kernel becomes one function over buffers, each materialised
+te.compute a loop nest built from its schedule's LoopNest.
+
+The kernel's function takes its input buffers, then one output buffer per result, and
+returns nothing. Per compute (in order):
+- inlined (compute_inline): no loops; its body is emitted again at each te.read of it, with
+  the producer's indices bound to the read's indices;
+- dead (neither returned nor read by a live compute): nothing;
+- otherwise materialised into its output buffer (a result of the kernel) or a kernel-local
+  loop.alloc (freed before the function returns), by a loop nest:
+  * loops from LoopNest.loops (extent, kind), the original axes rebuilt as index
+    arithmetic (`i0 = i0.outer*8 + i0.inner`: muli/addi, fuse's divui/remui), tail guards
+    as a loop.if around what they guard;
+  * a reduction whose reduction loops are innermost (the default) carries its accumulator
+    through them as iter_args, starting from `init` or the combiner's identity, and stores
+    once per output element; when a reduction loop encloses an output loop
+    (`reduction_encloses_output`) a first nest fills the buffer with the start value and
+    the main nest accumulates in memory (load, combine, store).
+The body's arith/math ops are cloned (its constants once, at the top of the function);
+te.read becomes loop.load of the buffer holding the tensor; te.yield's value is what is
+stored or combined. `vectorized` loops keep a scalar body (LLVM's loop vectoriser widens
+them later); `unrolled` loops are expanded by loop-unroll."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from descend.dialects import arith
+from descend.dialects.func import FuncOp, ReturnOp as FuncReturnOp
+from descend.dialects.loop import AllocOp, DeallocOp, ForOp, IfOp, LoadOp, StoreOp, YieldOp
+from descend.dialects.numeric import dtype_of
+from descend.dialects.te import ComputeOp, KernelOp, ReadOp, YieldOp as TeYieldOp
+from descend.dialects.te.semantics import identity
+from descend.ir import (Block, Builder, FloatAttr, FloatType, FunctionType, IntegerAttr, IntegerType,
+                        MemRefType, ShapedType, StringAttr, Value, index)
+
+from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Var
+
+
+def memref_of(t: ShapedType) -> MemRefType:
+    """The buffer type holding a tensor of type `t`."""
+    return MemRefType(tuple(t.shape), t.element_type)
+
+
+class Constants:
+    """Scalar constants of one function, each made once at the top of its entry block (in
+    the order first asked for), so loop bodies do not rebuild them every iteration."""
+
+    def __init__(self, block: Block):
+        self.block = block
+        self.last = None
+        self.cache: dict = {}
+
+    def get(self, attr, hint: str | None = None) -> Value:
+        key = (attr.type, attr)
+        value = self.cache.get(key)
+        if value is None:
+            op = arith.ConstantOp.build(value=attr)
+            if self.last is None:
+                self.block.prepend(op)
+            else:
+                self.block.insert_after(self.last, op)
+            self.last = op
+            value = self.cache[key] = op.result
+            if hint is not None:
+                value.name_hint = hint
+        return value
+
+    def index(self, n: int) -> Value:
+        return self.get(IntegerAttr(int(n), index), f"c{n}")
+
+
+# ---- combiners ------------------------------------------------------------------------------
+
+def start_value(compute: ComputeOp):
+    """The reduction's start value as an attribute: `init`, else the combiner's identity."""
+    if compute.init is not None:
+        return compute.init
+    t = compute.element_type
+    value = identity(compute.combiner.value, dtype_of(t))
+    return FloatAttr(float(value), t) if isinstance(t, FloatType) else IntegerAttr(int(value), t)
+
+
+def combiner_op(combiner: str, t) -> type:
+    """The arith op that combines two elements of type `t` (te's semantics: integer max/min
+    are signed; on i1 sum is xor, prod and min are and, max is or)."""
+    if isinstance(t, FloatType):
+        return {"sum": arith.AddFOp, "prod": arith.MulFOp, "max": arith.MaximumFOp,
+                "min": arith.MinimumFOp}[combiner]
+    if isinstance(t, IntegerType) and t.width == 1:
+        return {"sum": arith.XOrIOp, "prod": arith.AndIOp, "max": arith.OrIOp,
+                "min": arith.AndIOp}[combiner]
+    return {"sum": arith.AddIOp, "prod": arith.MulIOp, "max": arith.MaxSIOp,
+            "min": arith.MinSIOp}[combiner]
+
+
+# ---- loops ----------------------------------------------------------------------------------
+
+def build_for(b: Builder, constants: Constants, extent: int, kind: str = "serial", name: str | None = None,
+              inits: Sequence[Value] = ()) -> tuple[ForOp, Builder]:
+    """`loop.for %name = 0 to extent step 1` at `b`; returns it and a builder in its body
+    (the caller ends the body with loop.yield)."""
+    op = b.build(ForOp, constants.index(0), constants.index(extent), constants.index(1),
+                 inits=list(inits), kind=kind)
+    if name is not None:
+        op.induction_variable.name_hint = name
+    body = Builder.at_end(op.body.blocks[0])
+    body.location = b.location
+    return op, body
+
+
+def copy_buffer(b: Builder, constants: Constants, source: Value, dest: Value) -> None:
+    """A loop nest copying `source` into `dest` (buffers of one shape)."""
+    shape = tuple(source.type.shape)
+    ivs, inner, closers = [], b, []
+    for n, extent in enumerate(shape):
+        _, body = build_for(inner, constants, extent, name=f"i{n}")
+        closers.append(body)
+        ivs.append(body.insertion_point.block.args[0])
+        inner = body
+    value = inner.build(LoadOp, source, ivs)
+    inner.build(StoreOp, value.result, dest, ivs)
+    for body in reversed(closers):
+        body.build(YieldOp, [])
+
+
+class ExprEmitter:
+    """Index expressions of LoopNest as arith on index, each subexpression once per block."""
+
+    def __init__(self, b: Builder, constants: Constants, env: dict):
+        self.b = b
+        self.constants = constants
+        self.env = env          # loop name -> induction variable
+        self.memo: dict = {}
+
+    def __call__(self, e: IndexExpr) -> Value:
+        value = self.memo.get(e)
+        if value is not None:
+            return value
+        if isinstance(e, Var):
+            value = self.env[e.name]
+        elif isinstance(e, Const):
+            value = self.constants.index(e.value)
+        elif isinstance(e, Add):
+            value = self.b.build(arith.AddIOp, self(e.lhs), self(e.rhs)).result
+        elif isinstance(e, Mul):
+            value = self.b.build(arith.MulIOp, self(e.lhs), self.constants.index(e.factor)).result
+        elif isinstance(e, FloorDiv):  # operands are never negative: unsigned division is exact
+            value = self.b.build(arith.DivUIOp, self(e.lhs), self.constants.index(e.divisor)).result
+        elif isinstance(e, Mod):
+            value = self.b.build(arith.RemUIOp, self(e.lhs), self.constants.index(e.divisor)).result
+        else:
+            raise TypeError(f"not an index expression: {e!r}")
+        self.memo[e] = value
+        return value
+
+    def condition(self, guards: Sequence[Guard]) -> Value:
+        """The conjunction of `expr < extent` over the guards."""
+        result = None
+        for guard in guards:
+            test = self.b.build(arith.CmpIOp, self(guard.expr), self.constants.index(guard.extent),
+                                predicate="ult").result
+            result = test if result is None else self.b.build(arith.AndIOp, result, test).result
+        return result
+
+
+def _variables(e: IndexExpr) -> set[str]:
+    if isinstance(e, Var):
+        return {e.name}
+    if isinstance(e, Const):
+        return set()
+    if isinstance(e, Add):
+        return _variables(e.lhs) | _variables(e.rhs)
+    return _variables(e.lhs)
+
+
+# ---- one kernel -----------------------------------------------------------------------------
+
+class KernelLowering:
+    """Builds the function of one te.kernel from its computes and their loop nests."""
+
+    def __init__(self, kernel: KernelOp, nests: dict, name: str):
+        self.kernel = kernel
+        self.nests = nests
+        self.name = name
+        self.buffers: dict = {}   # te value (kernel argument or compute result) -> buffer
+        self.inlined: dict = {}   # te value -> the inlined ComputeOp defining it
+
+    def build(self) -> FuncOp:
+        kernel = self.kernel
+        block = kernel.block
+        returned = list(block.terminator.operands)
+        in_types = [memref_of(a.type) for a in block.args]
+        out_types = [memref_of(v.type) for v in returned]
+        func = FuncOp.build(sym_name=self.name, function_type=FunctionType(in_types + out_types, []),
+                            sym_visibility="private", location=kernel.location)
+        entry = func.entry_block
+        self.constants = Constants(entry)
+        for arg, operand, new in zip(block.args, kernel.inputs, entry.args):
+            new.name_hint = arg.name_hint or operand.name_hint
+            self.buffers[arg] = new
+        outs = entry.args[len(block.args):]
+        for n, (value, out) in enumerate(zip(returned, outs)):
+            out.name_hint = value.name_hint or f"out{n}"
+        b = Builder.at_end(entry)
+        b.location = kernel.location
+
+        destinations, copies = {}, []
+        for value, out in zip(returned, outs):
+            if isinstance(value.defining_op, ComputeOp) and value not in destinations:
+                destinations[value] = out
+            else:
+                copies.append((value, out))
+        live = self._live_computes(returned)
+        local = []
+        for compute in kernel.computes():
+            nest = self.nests[compute]
+            if nest.inlined:
+                self.inlined[compute.output] = compute
+                continue
+            if compute not in live:
+                continue
+            dest = destinations.get(compute.output)
+            if dest is None:
+                alloc = b.build(AllocOp, result_types=[memref_of(compute.output.type)],
+                                location=compute.location)
+                alloc.memref.name_hint = compute.output.name_hint
+                dest = alloc.memref
+                local.append(dest)
+            self.buffers[compute.output] = dest
+            b.location = compute.location
+            self.emit_compute(b, compute, nest, dest)
+        b.location = kernel.location
+        for value, out in copies:
+            copy_buffer(b, self.constants, self.buffers[value], out)
+        for buffer in local:
+            b.build(DeallocOp, buffer)
+        b.build(FuncReturnOp, [])
+        return func
+
+    def _live_computes(self, returned) -> set:
+        live_values = set(returned)
+        live = set()
+        for compute in reversed(self.kernel.computes()):
+            if compute.output in live_values:
+                live.add(compute)
+                live_values.update(compute.inputs)
+        return live
+
+    # ---- bodies ---------------------------------------------------------------------------
+
+    def emit_body(self, b: Builder, compute: ComputeOp, indices: Sequence[Value]) -> Value:
+        """Clone `compute`'s body at `b` with its block arguments bound to `indices`; returns
+        the element it yields. Reads of inlined computes emit their bodies in turn."""
+        mapping = dict(zip(compute.block.args, indices))
+        for op in compute.block.ops:
+            if isinstance(op, TeYieldOp):
+                return mapping[op.value]
+            if isinstance(op, ReadOp):
+                at = [mapping[i] for i in op.indices]
+                producer = self.inlined.get(op.tensor)
+                if producer is not None:
+                    mapping[op.value] = self.emit_body(b, producer, at)
+                else:
+                    load = b.build(LoadOp, self.buffers[op.tensor], at, location=op.location)
+                    mapping[op.value] = load.result
+                continue
+            if isinstance(op, arith.ConstantOp):
+                mapping[op.result] = self.constants.get(op.value, op.result.name_hint or "cst")
+                continue
+            b.insert(op.clone(mapping))
+        raise compute.error("body ended without te.yield")
+
+    # ---- nests ----------------------------------------------------------------------------
+
+    def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value) -> None:
+        if not compute.is_reduction:
+            self._nest(b, nest.loops, {}, lambda inner, env: self._elementwise(inner, compute, nest, env, dest))
+        elif nest.reduction_encloses_output:
+            self._fill(b, compute, nest, dest)
+            self._nest(b, nest.loops, {}, lambda inner, env: self._accumulate_in_memory(inner, compute, nest, env, dest))
+        else:
+            outer = [loop for loop in nest.loops if not loop.reduction]
+            inner_loops = nest.loops[len(outer):]
+            self._nest(b, outer, {}, lambda inner, env: self._reduce(inner, compute, nest, inner_loops, env, dest))
+
+    def _nest(self, b: Builder, loops, env: dict, innermost: Callable) -> None:
+        if not loops:
+            innermost(b, env)
+            return
+        loop = loops[0]
+        _, body = build_for(b, self.constants, loop.extent, loop.kind, loop.name)
+        self._nest(body, loops[1:], {**env, loop.name: body.insertion_point.block.args[0]}, innermost)
+        body.build(YieldOp, [])
+
+    def _guarded(self, b: Builder, exprs: ExprEmitter, guards, then: Callable) -> None:
+        """Run `then(builder)` under the guards (directly when there are none)."""
+        if not guards:
+            then(b)
+            return
+        condition = exprs.condition(guards)
+        if_op = b.build(IfOp, condition)
+        inner = Builder.at_end(if_op.then_region.blocks[0])
+        inner.location = b.location
+        then(inner)
+        inner.build(YieldOp, [])
+
+    def _elementwise(self, b, compute, nest, env, dest) -> None:
+        # Axis values are computed before the guard: index arithmetic cannot fault.
+        exprs = ExprEmitter(b, self.constants, env)
+        axes = [exprs(nest.axes[a]) for a in nest.output_axes]
+
+        def store(inner: Builder) -> None:
+            inner.build(StoreOp, self.emit_body(inner, compute, axes), dest, axes)
+        self._guarded(b, exprs, nest.guards, store)
+
+    def _reduce(self, b, compute, nest, loops, env, dest) -> None:
+        """The output loops are open at `b`: start the accumulator, carry it through the
+        reduction loops, store it (all under the guards of the output axes)."""
+        exprs = ExprEmitter(b, self.constants, env)
+        axes = [exprs(nest.axes[a]) for a in nest.output_axes]
+        reduction_names = {loop.name for loop in loops}
+        output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
+        inner_guards = [g for g in nest.guards if _variables(g.expr) & reduction_names]
+        combine = combiner_op(compute.combiner.value, compute.element_type)
+
+        def body(inner: Builder) -> None:
+            start = self.constants.get(start_value(compute))
+            total = self._carry(inner, compute, nest, loops, env, axes, start, inner_guards, combine)
+            inner.build(StoreOp, total, dest, axes)
+        self._guarded(b, exprs, output_guards, body)
+
+    def _carry(self, b, compute, nest, loops, env, axes, acc, guards, combine) -> Value:
+        """The reduction loops from `loops[0]` inward, carrying `acc`; returns the total."""
+        if loops:
+            loop = loops[0]
+            op, body = build_for(b, self.constants, loop.extent, loop.kind, loop.name, inits=[acc])
+            iv, carried = op.body.blocks[0].args
+            carried.name_hint = "acc"
+            new = self._carry(body, compute, nest, loops[1:], {**env, loop.name: iv}, axes, carried,
+                              guards, combine)
+            body.build(YieldOp, [new])
+            return op.results[0]
+        exprs = ExprEmitter(b, self.constants, env)
+        indices = [*axes, *(exprs(nest.axes[a]) for a in nest.reduce_axes)]
+
+        def step(inner: Builder) -> Value:
+            return inner.build(combine, acc, self.emit_body(inner, compute, indices)).result
+        if not guards:
+            return step(b)
+        if_op = b.build(IfOp, exprs.condition(guards), result_types=[acc.type])
+        then = Builder.at_end(if_op.then_region.blocks[0])
+        then.location = b.location
+        then.build(YieldOp, [step(then)])
+        Builder.at_end(if_op.else_region.blocks[0]).build(YieldOp, [acc])
+        return if_op.results[0]
+
+    def _fill(self, b, compute, nest, dest) -> None:
+        """The start value into every element of `dest`, before an in-memory reduction (in
+        parallel over its first axis when the compute's nest is parallel)."""
+        start = self.constants.get(start_value(compute))
+        parallel = any(loop.kind == "parallel" for loop in nest.loops)
+        loops = [Loop(f"i{n}", extent, "parallel" if parallel and n == 0 else "serial")
+                 for n, extent in enumerate(compute.shape)]
+
+        def fill(inner: Builder, env: dict) -> None:
+            inner.build(StoreOp, start, dest, [env[loop.name] for loop in loops])
+        self._nest(b, loops, {}, fill)
+
+    def _accumulate_in_memory(self, b, compute, nest, env, dest) -> None:
+        exprs = ExprEmitter(b, self.constants, env)
+        axes = [exprs(nest.axes[a]) for a in nest.output_axes]
+        indices = [*axes, *(exprs(nest.axes[a]) for a in nest.reduce_axes)]
+        combine = combiner_op(compute.combiner.value, compute.element_type)
+
+        def step(inner: Builder) -> None:
+            value = self.emit_body(inner, compute, indices)
+            old = inner.build(LoadOp, dest, axes).result
+            inner.build(StoreOp, inner.build(combine, old, value).result, dest, axes)
+        self._guarded(b, exprs, nest.guards, step)
