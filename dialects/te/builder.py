@@ -216,6 +216,19 @@ class BodyBuilder:
         first = next(v for v in operands if isinstance(v, Value))
         return self._build(cls, *[self._scalar(v, first.type) for v in operands])
 
+    def arith(self, mnemonic: str, *operands, result_type: Type | None = None, **properties) -> Value:
+        """An arith op by mnemonic, for what the typed helpers do not pick: `b.arith("divui",
+        x, y)`, `b.arith("cmpi", x, y, predicate="ult")`, `b.arith("bitcast", x,
+        result_type=i32)`. Numbers become constants of the first Value operand's type."""
+        from ..arith import ARITH
+        cls = ARITH.ops.get(f"arith.{mnemonic}")
+        if cls is None:
+            raise ValueError(f"no op arith.{mnemonic}")
+        first = next(v for v in operands if isinstance(v, Value))
+        if result_type is not None:
+            properties["result_types"] = [result_type]
+        return self._build(cls, *[self._scalar(v, first.type) for v in operands], **properties)
+
     def exp(self, x: Value) -> Value:
         return self.math("exp", x)
 
