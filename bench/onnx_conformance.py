@@ -31,7 +31,9 @@ BACKENDS = {"interpreter": "descend.frontends.onnx.backend:InterpreterBackend",
             "te": "descend.testing.stage_backends:TeBackend",
             "fused-te": "descend.testing.stage_backends:FusedTeBackend",
             "loop": "descend.testing.stage_backends:LoopBackend",
-            "fused-loop": "descend.testing.stage_backends:FusedLoopBackend"}
+            "fused-loop": "descend.testing.stage_backends:FusedLoopBackend",
+            "native": "descend.testing.stage_backends:NativeBackend",
+            "fused-native": "descend.testing.stage_backends:FusedNativeBackend"}
 
 
 class _Timeout(Exception):

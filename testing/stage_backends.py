@@ -58,4 +58,28 @@ class FusedLoopBackend(DescendBackend):
                                 "lower-graph-to-te,lower-te-to-loop)")
 
 
-STAGES = {"te": TeBackend, "fused-te": FusedTeBackend, "loop": LoopBackend, "fused-loop": FusedLoopBackend}
+def _compiled(pipeline: str):
+    def executor(module):
+        from descend.lowering.native import compile_loop_module
+        from descend.rewrites import PassManager
+        PassManager.parse(pipeline).run(module)
+        return compile_loop_module(module).run
+    return staticmethod(executor)
+
+
+class NativeBackend(DescendBackend):
+    """Import, lower-graph-to-te, lower-te-to-loop, lower-loop-to-llvm, run the JIT-compiled
+    code: the whole descent to machine code, checked against onnx's expected outputs."""
+
+    executor = _compiled("builtin.module(lower-graph-to-te,lower-te-to-loop)")
+
+
+class FusedNativeBackend(DescendBackend):
+    """The graph pipeline (fusion included), then down to machine code through the JIT."""
+
+    executor = _compiled("builtin.module(func.func(simplify-inference,fold-constants,fuse-ops),"
+                         "lower-graph-to-te,lower-te-to-loop)")
+
+
+STAGES = {"te": TeBackend, "fused-te": FusedTeBackend, "loop": LoopBackend, "fused-loop": FusedLoopBackend,
+          "native": NativeBackend, "fused-native": FusedNativeBackend}

@@ -26,7 +26,8 @@ def _names(func, key: str) -> list | None:
 
 def io_specs(func) -> tuple[list, list]:
     """(inputs, outputs) of a loop-level @main as (name, shape, numpy dtype name) lists: its
-    memref arguments, the first len(onnx.inputs) of them inputs and the rest outputs."""
+    memref arguments, the last `onnx.num_outputs` of them outputs (else the first
+    len(onnx.inputs) inputs, else all but the last one) and the rest inputs."""
     args = list(func.function_type.type.inputs)
     for t in args:
         if not isinstance(t, MemRefType):
@@ -36,7 +37,10 @@ def io_specs(func) -> tuple[list, list]:
         raise error(func.location, "lower-loop-to-llvm: @main returns values; at the loop level it "
                                    "writes its outputs into buffers the caller passes")
     in_names, out_names = _names(func, "onnx.inputs"), _names(func, "onnx.outputs")
-    if in_names is not None:
+    num_outputs = func.attributes.get("onnx.num_outputs")  # what lower-te-to-loop records
+    if num_outputs is not None:
+        n_in = len(args) - int(num_outputs.value)
+    elif in_names is not None:
         n_in = len(in_names)
     elif out_names is not None:
         n_in = len(args) - len(out_names)
