@@ -1,5 +1,5 @@
 """graph -> te: compute builders of indexing ops — slice, the gathers, the scatters, pad,
-one_hot, trilu and resize.
+one_hot, trilu, resize and grid_sample.
 
 Indices read from a tensor become `index` values: negative ones count from the end of their
 axis (ONNX), and a read at such an index is clamped so it stays in bounds (te.read's
@@ -14,7 +14,8 @@ max over the matching positions, then a read of that update).
 Resize follows the graph reference axis by axis: the source coordinate of each output
 position is computed in f64 in the body with the reference's operations (so the same
 rounding), nearest picks one tap, linear and cubic sum weighted taps in f64 (one compute
-per resized axis), and a last compute rounds to the result type."""
+per resized axis), and a last compute rounds to the result type. grid_sample likewise sums
+its taps in f64 and rounds once. top_k (a sort) has no builder."""
 
 from __future__ import annotations
 
@@ -537,3 +538,86 @@ def _to_f64(b, v, unsigned: bool):
     if v.type == f64:
         return v
     return b.cast_unsigned(v, f64) if unsigned and isinstance(v.type, IntegerType) else b.cast(v, f64)
+
+
+# ---- grid_sample ---------------------------------------------------------------------------------
+
+@lowers("graph.grid_sample")
+def grid_sample(kb, op, inputs):
+    """A sum over every combination of taps (one flat reduction axis, the combinations in the
+    reference's row-major order) of x at the taps times the product of their weights, in
+    f64; the coordinates are denormalised in the grid's precision as the reference does."""
+    x, grid = inputs
+    a = _attrs(op)
+    out = out_type(op)
+    dims = x.type.shape[2:]
+    r = len(dims)
+    taps = {"nearest": 1, "linear": 2, "cubic": 4}[a.mode]
+    g_element = grid.type.element_type
+
+    def axis_taps(b, c, dim, j):
+        """(tap index clamped into the axis, weight) of tap j (an index value) at coordinate c."""
+        lo, hi = (0.0, dim - 1.0) if a.align_corners else (-0.5, dim - 0.5)
+        if a.mode == "nearest":
+            c = b.math("roundeven", c)
+        if a.padding_mode == "border" and a.mode != "cubic":
+            c = b.select(b.or_(b.lt(c, lo), b.gt(c, hi)), b.clamp(c, 0.0, float(dim - 1)), c)
+        elif a.padding_mode == "reflection":
+            c = _reflect(b, c, lo, hi)
+        if a.mode == "nearest":
+            tap, weight = b.cast(b.math("trunc", c), index), b.const(1.0, f64)
+        else:
+            base = b.math("floor", c)
+            t = b.sub(c, base)
+            if a.mode == "linear":
+                weights = [b.sub(1.0, t), t]
+                first = b.cast(base, index)
+            else:
+                weights = [_cubic(b, d, -0.75) for d in (b.add(t, 1.0), t, b.sub(1.0, t), b.sub(2.0, t))]
+                first = b.index_add(b.cast(base, index), -1)
+            weight = weights[-1]
+            for k in reversed(range(len(weights) - 1)):
+                weight = b.select(b.eq(j, k), weights[k], weight)
+            tap = b.add(first, j)
+        if a.padding_mode == "zeros":
+            weight = b.select(b.in_bounds(tap, 0, dim), weight, 0.0)
+        elif a.padding_mode == "reflection":
+            tap = b.cast(b.math("trunc", _reflect(b, b.cast(tap, f64), lo, hi)), index)
+        return b.clamp(tap, 0, dim - 1), weight
+
+    def body(b, i, red, reads):
+        xr, gr = reads
+        n, channel, spatial = i[0], i[1], i[2:]
+        combo = _unflatten(b, red[0], [taps] * r) if taps > 1 else [b.index(0)] * r
+        at, weight = [n, channel], None
+        for k, dim in enumerate(dims):
+            g = gr[(n, *spatial, r - 1 - k)]
+            if a.align_corners:
+                c = b.mul(b.div(b.add(g, 1.0), 2.0), float(dim - 1))
+            else:
+                c = b.div(b.sub(b.mul(b.add(g, 1.0), float(dim)), 1.0), 2.0)
+            tap, w = axis_taps(b, b.cast(c, f64) if g_element != f64 else c, dim, combo[k])
+            at.append(tap)
+            weight = w if weight is None else b.mul(weight, w)
+        return b.mul(b.cast(xr[tuple(at)], f64), weight)
+    total = compute(kb, out.shape, f64, [x, grid], body, reduce=[taps ** r], combiner="sum",
+                    name=name_of(op) if out.element_type == f64 else None)
+    if out.element_type == f64:
+        return [total]
+    return [compute(kb, out.shape, out.element_type, [total],
+                    lambda b, i, red, reads: b.cast(reads[0][tuple(i)], out.element_type), name=name_of(op))]
+
+
+def _reflect(b, c, lo: float, hi: float):
+    """The reference's reflection of an f64 coordinate into [lo, hi] by the nearer border."""
+    span = hi - lo
+    if span <= 0:
+        return b.const(lo, f64)
+    below, above = b.lt(c, lo), b.gt(c, hi)
+    dx = b.select(below, b.sub(lo, c), b.sub(c, hi))
+    n = b.math("trunc", b.div(dx, span))
+    rest = b.sub(dx, b.mul(n, span))
+    even = b.eq(b.mod(n, 2.0), 0.0)
+    low_side, high_side = b.add(lo, rest), b.sub(hi, rest)
+    inside = b.select(below, b.select(even, low_side, high_side), b.select(even, high_side, low_side))
+    return b.select(b.or_(below, above), inside, c)

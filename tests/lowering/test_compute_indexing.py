@@ -243,3 +243,22 @@ def test_resize_with_scales_and_untouched_axes():
 def test_resize_integers_round_and_saturate(mode):
     x = RNG.integers(0, 256, (1, 1, 4, 4)).astype(np.uint8)
     check("graph.resize", [x], (1, 1, 7, 6), resize_attrs((1, 1, 7, 6), mode, "tf_crop_and_resize"))
+
+
+# ---- grid_sample ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["nearest", "linear", "cubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [0, 1])
+def test_grid_sample_2d(mode, padding_mode, align_corners):
+    x = data((2, 3, 4, 5))
+    grid = RNG.uniform(-1.7, 1.7, (2, 6, 3, 2)).astype(np.float32)   # some beyond [-1, 1]
+    check("graph.grid_sample", [x, grid], (2, 3, 6, 3),
+          f"mode = \"{mode}\", padding_mode = \"{padding_mode}\", align_corners = {align_corners}")
+
+
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+def test_grid_sample_volumetric(mode):
+    x = data((1, 2, 3, 4, 2))
+    grid = RNG.uniform(-1.2, 1.2, (1, 2, 3, 2, 3)).astype(np.float32)
+    check("graph.grid_sample", [x, grid], (1, 2, 2, 3, 2), f"mode = \"{mode}\", padding_mode = \"reflection\"")
