@@ -13,13 +13,35 @@ import math
 
 from descend.dialects.graph import Attrs
 from descend.dialects.te.builder import compute
-from descend.ir import FloatType, IntegerType, bf16, f16, f32, i64
+from descend.ir import FloatType, IntegerType, bf16, f16, f32, i64, index
 
 from . import is_unsigned, lowers, name_of, out_type
 from .elementwise import broadcast_read
 
 
 # ---- shared helpers -------------------------------------------------------------------------
+
+def _lowers(*ops):
+    """`lowers`, and the computes a builder leaves unnamed are named after the op's result
+    by combiner (`y.max`, `y.sum`, `y.sum1`, `y.map`), so schedules can address them."""
+    def register(fn):
+        def build(kb, op, inputs):
+            block = kb.insertion_point.block
+            existing = {id(o) for o in block.ops}
+            results = fn(kb, op, inputs)
+            base, seen = name_of(op), {}
+            for o in block.ops:
+                if base is None or id(o) in existing or o.name != "te.compute" or o.output.name_hint:
+                    continue
+                kind = o.combiner.value if o.combiner is not None else "map"
+                o.output.name_hint = f"{base}.{kind}{seen.get(kind, '')}"
+                seen[kind] = seen.get(kind, 0) + 1
+            return results
+        build.__doc__, build.__name__ = fn.__doc__, fn.__name__
+        lowers(*ops)(build)
+        return fn
+    return register
+
 
 def _attrs(op) -> Attrs:
     return Attrs(type(op), op.properties)
@@ -95,7 +117,7 @@ def _lowest(element, unsigned: bool):
 
 # ---- matrix products --------------------------------------------------------------------------
 
-@lowers("graph.matmul")
+@_lowers("graph.matmul")
 def matmul(kb, op, inputs):
     """numpy's matmul: 1-D operands take (and lose) a unit axis; batch axes broadcast."""
     lhs, rhs = inputs
@@ -131,14 +153,16 @@ def _batch_index(dims, out_batch) -> list:
 
 
 def _cast_to(kb, value, element, name):
-    """value as `element` (a compute only when the types differ)."""
+    """value as `element` (a compute only when the types differ), named `name`."""
     if value.type.element_type == element:
+        if name is not None:
+            value.name_hint = name
         return value
     return _map(kb, value.type.shape, element, [value], lambda b, i, reads: b.cast(reads[0][tuple(i)], element),
                 name=name)
 
 
-@lowers("graph.gemm")
+@_lowers("graph.gemm")
 def gemm(kb, op, inputs):
     """alpha * op(a) @ op(b) + beta * c: the product, then one compute for the epilogue."""
     attrs = _attrs(op)
@@ -173,7 +197,7 @@ def gemm(kb, op, inputs):
     return [_map(kb, out.shape, element, [y, *inputs[2:]], finish, name=name_of(op))]
 
 
-@lowers("graph.einsum")
+@_lowers("graph.einsum")
 def einsum(kb, op, inputs):
     """One compute: output labels are its axes, the other labels its reduction axes, the
     body the product of the operands at their labels (a size-1 axis reads index 0)."""
@@ -246,7 +270,7 @@ def _tap(b, o, k, stride: int, dilation: int, offset: int):
 
 # ---- convolutions -----------------------------------------------------------------------------
 
-@lowers("graph.conv")
+@_lowers("graph.conv")
 def conv(kb, op, inputs):
     """y[n, m, o] = sum over (c, k) of x[n, g*C/G + c, o*s + k*d - p] * w[m, c, k], then
     + bias[m]: the zero padding is a guarded read."""
@@ -291,7 +315,7 @@ def _add_channel_bias(kb, y, bias, element, name):
     return _map(kb, y.type.shape, element, [y] + ([bias] if bias is not None else []), finish, name=name)
 
 
-@lowers("graph.conv_transpose")
+@_lowers("graph.conv_transpose")
 def conv_transpose(kb, op, inputs):
     """y[n, m, o] = sum over (c, k) of x[n, c, (o + p - k*d) / s] * w[c, m', k] where the
     division is exact and in range (a guarded read and a select), then + bias[m]."""
@@ -342,7 +366,7 @@ def _window_positions(b, spatial, taps, strides, dilations, pads):
     return [_tap(b, o, k, s, d, -p) for o, k, s, d, p in zip(spatial, taps, strides, dilations, pads)]
 
 
-@lowers("graph.max_pool")
+@_lowers("graph.max_pool")
 def max_pool(kb, op, inputs):
     """The max over each window of x padded with the lowest value (-inf for floats)."""
     attrs = _attrs(op)
@@ -359,6 +383,58 @@ def max_pool(kb, op, inputs):
         positions = _window_positions(b, i[2:], r, strides, dilations, pads)
         return _signed_order(b, reads[0].padded([i[0], i[1], *positions], pad), unsigned)
     return [_ordered_max(kb, out.shape, element, [x], body, attrs.kernel, unsigned, name_of(op))]
+
+
+@_lowers("graph.max_pool_indices")
+def max_pool_indices(kb, op, inputs):
+    """The flat index into x of each window's first maximum (-1 when that is padding): the
+    window max, the smallest tap ordinal holding it (or a NaN), then that tap's position
+    numbered row-major (column-major over the spatial axes with storage_order 1)."""
+    attrs = _attrs(op)
+    (x,) = inputs
+    out = out_type(op)
+    element = x.type.element_type
+    unsigned = is_unsigned(op.operands[0])
+    rank = len(out.shape) - 2
+    strides, pads, dilations = _geometry(attrs, rank)
+    kernel = list(attrs.kernel)
+    sizes = list(x.type.shape[2:])
+    pad = _lowest(element, unsigned)
+
+    def value(b, i, taps, reads):
+        positions = _window_positions(b, i[2:], taps, strides, dilations, pads)
+        return _signed_order(b, reads[0].padded([i[0], i[1], *positions], pad), unsigned)
+    peak = compute(kb, out.shape, element, [x], value, reduce=kernel, combiner="max")
+
+    def first(b, i, r, reads):
+        v, m = value(b, i, r, reads), reads[1][tuple(i)]
+        best = b.eq(v, m) if not isinstance(element, FloatType) else b.or_(b.eq(v, m), b.ne(v, v))
+        ordinal = r[0]
+        for k, extent in zip(r[1:], kernel[1:]):
+            ordinal = b.index_add(b.index_mul(ordinal, extent), k)
+        return b.select(best, b.cast(ordinal, i64), b.const(math.prod(kernel), i64))
+    tap = compute(kb, out.shape, i64, [x, peak], first, reduce=kernel, combiner="min")
+
+    def locate(b, i, reads):
+        rest = b.cast(reads[0][tuple(i)], index)
+        taps = []
+        for extent in reversed(kernel[1:]):
+            taps.append(b.mod(rest, extent))
+            rest = b.floordiv(rest, extent)
+        taps = [rest, *reversed(taps)]
+        positions = _window_positions(b, i[2:], taps, strides, dilations, pads)
+        inside = None
+        for p, s in zip(positions, sizes):
+            test = b.in_bounds(p, 0, s)
+            inside = test if inside is None else b.and_(inside, test)
+        axes = list(range(rank)) if not attrs.storage_order else list(reversed(range(rank)))
+        within = None
+        for axis in axes:
+            within = positions[axis] if within is None else b.index_add(b.index_mul(within, sizes[axis]), positions[axis])
+        plane = b.index_add(b.index_mul(i[0], x.type.shape[1]), i[1])
+        flat = b.cast(b.index_add(b.index_mul(plane, math.prod(sizes)), within), i64)
+        return b.select(inside, flat, b.const(-1, i64))
+    return [_map(kb, out.shape, out.element_type, [tap], locate, name=name_of(op))]
 
 
 def _ordered_max(kb, shape, element, inputs, body, reduce, unsigned, name):
@@ -401,7 +477,7 @@ def _window_count(b, spatial, kernel, strides, dilations, pads, sizes, include_p
     return count
 
 
-@lowers("graph.avg_pool")
+@_lowers("graph.avg_pool")
 def avg_pool(kb, op, inputs):
     """The window sum over zero padding divided by the count of taps inside x (with
     count_include_pad, inside x and its explicit pads; never ceil_mode's extra end)."""
@@ -426,7 +502,7 @@ def avg_pool(kb, op, inputs):
     return [_map(kb, out.shape, element, [total], mean, name=name_of(op))]
 
 
-@lowers("graph.lp_pool")
+@_lowers("graph.lp_pool")
 def lp_pool(kb, op, inputs):
     """(sum over each window of |x|^p)^(1/p) over zero padding; p = 1 and 2 as numpy's
     powers do them (identity, square and sqrt)."""
@@ -454,7 +530,7 @@ def lp_pool(kb, op, inputs):
     return [_map(kb, out.shape, element, [total], root, name=name_of(op))]
 
 
-@lowers("graph.global_avg_pool")
+@_lowers("graph.global_avg_pool")
 def global_avg_pool(kb, op, inputs):
     """The sum over the spatial axes divided by their size (numpy's mean)."""
     (x,) = inputs
@@ -467,7 +543,7 @@ def global_avg_pool(kb, op, inputs):
                  lambda b, i, reads: b.cast(b.div(reads[0][tuple(i)], float(n)), element), name=name_of(op))]
 
 
-@lowers("graph.global_max_pool")
+@_lowers("graph.global_max_pool")
 def global_max_pool(kb, op, inputs):
     (x,) = inputs
     element = out_type(op).element_type
@@ -482,7 +558,7 @@ def global_max_pool(kb, op, inputs):
 
 # ---- normalisations -------------------------------------------------------------------------
 
-@lowers("graph.batch_norm")
+@_lowers("graph.batch_norm")
 def batch_norm(kb, op, inputs):
     """(x - mean[c]) * (scale[c] / sqrt(var[c] + epsilon)) + bias[c], one elementwise compute."""
     attrs = _attrs(op)
@@ -505,7 +581,7 @@ def _normalized(b, x, i, stats, s, work):
     return b.mul(b.sub(b.cast(x[tuple(i)], work), mean[tuple(s)]), inv_std[tuple(s)])
 
 
-@lowers("graph.instance_norm")
+@_lowers("graph.instance_norm")
 def instance_norm(kb, op, inputs):
     """Normalise each (n, c) over the spatial axes, then * scale[c] + bias[c]."""
     attrs = _attrs(op)
@@ -523,7 +599,7 @@ def instance_norm(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, mean, inv_std, scale, bias], body, name=name_of(op))]
 
 
-@lowers("graph.layer_norm")
+@_lowers("graph.layer_norm")
 def layer_norm(kb, op, inputs):
     """Normalise over the axes from `axis` on, then * scale (+ bias), both broadcast."""
     attrs = _attrs(op)
@@ -544,7 +620,7 @@ def layer_norm(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, mean, inv_std, *inputs[1:]], body, name=name_of(op))]
 
 
-@lowers("graph.layer_norm_stats")
+@_lowers("graph.layer_norm_stats")
 def layer_norm_stats(kb, op, inputs):
     """The mean and 1 / sqrt(var + epsilon) over the axes from `axis` on, kept as size 1."""
     attrs = _attrs(op)
@@ -556,7 +632,7 @@ def layer_norm_stats(kb, op, inputs):
     return [_cast_to(kb, mean, element, name_of(op, 0)), _cast_to(kb, inv_std, element, name_of(op, 1))]
 
 
-@lowers("graph.group_norm")
+@_lowers("graph.group_norm")
 def group_norm(kb, op, inputs):
     """Statistics per (n, group) over the group's channels and the spatial axes, then
     * scale[c] + bias[c]."""
@@ -597,7 +673,7 @@ def group_norm(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, mean, inv_std, scale, bias], body, name=name_of(op))]
 
 
-@lowers("graph.rms_norm")
+@_lowers("graph.rms_norm")
 def rms_norm(kb, op, inputs):
     """x / sqrt(mean(x^2) + epsilon) * scale over the axes from `axis` on."""
     attrs = _attrs(op)
@@ -622,7 +698,7 @@ def rms_norm(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, ms, scale], body, name=name_of(op))]
 
 
-@lowers("graph.lrn")
+@_lowers("graph.lrn")
 def lrn(kb, op, inputs):
     """x / (bias + alpha / size * sum of x^2 over channels c - (size-1)//2 .. + size//2)^beta,
     the channel window a guarded read."""
@@ -647,7 +723,7 @@ def lrn(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, sums], body, name=name_of(op))]
 
 
-@lowers("graph.mean_variance_normalization")
+@_lowers("graph.mean_variance_normalization")
 def mean_variance_normalization(kb, op, inputs):
     """(x - mean) / (sqrt(mean(x^2) - mean^2) + 1e-9) over `axes`."""
     attrs = _attrs(op)
@@ -680,7 +756,7 @@ def mean_variance_normalization(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, mean, deviation], body, name=name_of(op))]
 
 
-@lowers("graph.lp_normalization")
+@_lowers("graph.lp_normalization")
 def lp_normalization(kb, op, inputs):
     """x / ||x||_p along axis (sum |x| or sqrt(sum x*x)), 0 where the norm is 0."""
     attrs = _attrs(op)
@@ -713,7 +789,7 @@ def _axis_max(kb, x, axes):
     return _reduce_keepdims(kb, [x], axes, element, lambda b, i, s, reads: reads[0][tuple(i)], "max")
 
 
-@lowers("graph.softmax")
+@_lowers("graph.softmax")
 def softmax(kb, op, inputs):
     """exp(x - max) / sum(exp(x - max)) along axis, in x's own type (as the reference)."""
     (x,) = inputs
@@ -732,7 +808,7 @@ def softmax(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, peak, total], body, name=name_of(op))]
 
 
-@lowers("graph.log_softmax")
+@_lowers("graph.log_softmax")
 def log_softmax(kb, op, inputs):
     """(x - max) - log(sum(exp(x - max))) along axis."""
     (x,) = inputs
@@ -752,7 +828,7 @@ def log_softmax(kb, op, inputs):
     return [_map(kb, out.shape, element, [x, peak, total], body, name=name_of(op))]
 
 
-@lowers("graph.hardmax")
+@_lowers("graph.hardmax")
 def hardmax(kb, op, inputs):
     """1 at the first maximum along axis (the first NaN, as numpy's argmax, when there is
     one), 0 elsewhere: the max, then the smallest index holding it, then a comparison."""
