@@ -32,7 +32,7 @@ from descend.dialects.numeric import dtype_of
 from descend.dialects.te import ComputeOp, KernelOp, ReadOp, YieldOp as TeYieldOp
 from descend.dialects.te.semantics import identity
 from descend.ir import (Block, Builder, FloatAttr, FloatType, FunctionType, IntegerAttr, IntegerType,
-                        MemRefType, ShapedType, StringAttr, Value, index)
+                        MemRefType, ShapedType, Value, index)
 
 from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Var
 
@@ -325,7 +325,7 @@ class KernelLowering:
         combine = combiner_op(compute.combiner.value, compute.element_type)
 
         def body(inner: Builder) -> None:
-            start = self.constants.get(start_value(compute))
+            start = self.constants.get(start_value(compute), "init")
             total = self._carry(inner, compute, nest, loops, env, axes, start, inner_guards, combine)
             inner.build(StoreOp, total, dest, axes)
         self._guarded(b, exprs, output_guards, body)
@@ -358,7 +358,7 @@ class KernelLowering:
     def _fill(self, b, compute, nest, dest) -> None:
         """The start value into every element of `dest`, before an in-memory reduction (in
         parallel over its first axis when the compute's nest is parallel)."""
-        start = self.constants.get(start_value(compute))
+        start = self.constants.get(start_value(compute), "init")
         parallel = any(loop.kind == "parallel" for loop in nest.loops)
         loops = [Loop(f"i{n}", extent, "parallel" if parallel and n == 0 else "serial")
                  for n, extent in enumerate(compute.shape)]
