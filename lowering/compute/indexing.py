@@ -1,5 +1,5 @@
 """graph -> te: compute builders of indexing ops — slice, the gathers, the scatters, pad,
-one_hot, trilu, resize and grid_sample.
+one_hot, trilu, resize, grid_sample and top_k.
 
 Indices read from a tensor become `index` values: negative ones count from the end of their
 axis (ONNX), and a read at such an index is clamped so it stays in bounds (te.read's
@@ -15,7 +15,8 @@ Resize follows the graph reference axis by axis: the source coordinate of each o
 position is computed in f64 in the body with the reference's operations (so the same
 rounding), nearest picks one tap, linear and cubic sum weighted taps in f64 (one compute
 per resized axis), and a last compute rounds to the result type. grid_sample likewise sums
-its taps in f64 and rounds once. top_k (a sort) has no builder."""
+its taps in f64 and rounds once. top_k sorts by counting: an element's rank is the number
+of elements ordered before it."""
 
 from __future__ import annotations
 
@@ -621,3 +622,62 @@ def _reflect(b, c, lo: float, hi: float):
     low_side, high_side = b.add(lo, rest), b.sub(hi, rest)
     inside = b.select(below, b.select(even, low_side, high_side), b.select(even, high_side, low_side))
     return b.select(b.or_(below, above), inside, c)
+
+
+# ---- top_k --------------------------------------------------------------------------------------
+
+@lowers("graph.top_k")
+def top_k(kb, op, inputs):
+    """A sort without sorting: the rank of element i along the axis counts the elements
+    that come before it (greater — or smaller with largest=0 — or equal at a lower index;
+    NaN is the greatest, as in numpy's sort); output j is the element whose rank is j.
+    Three computes, quadratic in the axis length."""
+    (x,) = inputs
+    a = _attrs(op)
+    values_type, indices_type = out_type(op, 0), out_type(op, 1)
+    rank = len(x.type.shape)
+    axis = a.axis % rank
+    n = x.type.shape[axis]
+    element = x.type.element_type
+    bias = -(1 << (element.width - 1)) if is_unsigned(op.operands[0]) else 0
+
+    def key(b, v):
+        return b.add(v, bias) if bias else v
+
+    def before(b, u, v):
+        """Whether u sorts strictly before v (ignoring position)."""
+        if a.largest:
+            u, v = v, u
+        less = b.lt(u, v)
+        if isinstance(element, FloatType):
+            less = b.or_(less, b.and_(b.ne(v, v), b.eq(u, u)))   # NaN sorts last
+        return less
+
+    def same(b, u, v):
+        if isinstance(element, FloatType):
+            return b.or_(b.eq(u, v), b.and_(b.ne(u, u), b.ne(v, v)))
+        return b.eq(u, v)
+
+    def rank_body(b, i, r, reads):
+        other = list(i)
+        other[axis] = r[0]
+        u, v = key(b, reads[0][tuple(other)]), key(b, reads[0][tuple(i)])
+        first = b.or_(before(b, u, v), b.and_(same(b, u, v), b.lt(r[0], i[axis])))
+        return b.select(first, b.const(1, i64), b.const(0, i64))
+    ranks = compute(kb, x.type.shape, i64, [x], rank_body, reduce=[n], combiner="sum")
+
+    def index_body(b, i, r, reads):
+        at = list(i)
+        at[axis] = r[0]
+        hit = b.eq(reads[0][tuple(at)], b.cast(i[axis], i64))
+        return b.select(hit, b.cast(r[0], i64), -1)
+    indices = compute(kb, indices_type.shape, i64, [ranks], index_body, reduce=[n], combiner="max",
+                      name=name_of(op, 1))
+
+    def value_body(b, i, r, reads):
+        at = list(i)
+        at[axis] = b.clamp(b.cast(reads[1][tuple(i)], index), 0, max(n - 1, 0))
+        return reads[0][tuple(at)]
+    values = compute(kb, values_type.shape, values_type.element_type, [x, indices], value_body,
+                     name=name_of(op, 0))
+    return [values, indices]

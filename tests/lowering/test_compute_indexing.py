@@ -262,3 +262,38 @@ def test_grid_sample_volumetric(mode):
     x = data((1, 2, 3, 4, 2))
     grid = RNG.uniform(-1.2, 1.2, (1, 2, 3, 2, 3)).astype(np.float32)
     check("graph.grid_sample", [x, grid], (1, 2, 2, 3, 2), f"mode = \"{mode}\", padding_mode = \"reflection\"")
+
+
+# ---- top_k ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("largest", [0, 1])
+@pytest.mark.parametrize("axis,k", [(-1, 3), (0, 4), (1, 0)])
+def test_top_k_ties_and_nan(largest, axis, k):
+    x = RNG.integers(0, 4, (4, 6)).astype(np.float32)   # many ties
+    x[1, 2] = x[1, 5] = x[3, 3] = np.nan
+    shape = list(x.shape)
+    shape[axis] = k
+    operands = type_of(x)
+    results = f"{tensor_text(shape)}, {tensor_text(shape, 'i64')}"
+    text = (f"func.func @main(%a0: {operands}) -> ({results}) {{\n"
+            f"  %0:2 = \"graph.top_k\"(%a0) {{k = {k}, axis = {axis}, largest = {largest}}} : ({operands}) -> ({results})\n"
+            f"  func.return %0#0, %0#1 : {results}\n}}\n")
+    before, after = descend.parse(text), descend.parse(text)
+    PassManager.parse("builtin.module(lower-graph-to-te)").run(after)
+    assert assert_equivalent(before, after, [x])
+
+
+@pytest.mark.parametrize("largest", [0, 1])
+def test_top_k_unsigned(largest):
+    x = np.array([[3, 200, 7, 129, 200, 0]], np.uint8)
+    operands = type_of(x)
+    results = f"{tensor_text((1, 3), 'ui8')}, {tensor_text((1, 3), 'i64')}"
+    text = (f"func.func @main(%a0: {operands}) -> ({results}) {{\n"
+            f"  %0:2 = \"graph.top_k\"(%a0) {{k = 3, largest = {largest}}} : ({operands}) -> ({results})\n"
+            f"  func.return %0#0, %0#1 : {results}\n}}\n")
+    before, after = descend.parse(text), descend.parse(text)
+    PassManager.parse("builtin.module(lower-graph-to-te)").run(after)
+    want = descend.interpret(before, "main", [x])
+    got = descend.interpret(after, "main", [x])
+    np.testing.assert_array_equal(np.asarray(got[0]).view(np.uint8), want[0])
+    np.testing.assert_array_equal(got[1], want[1])
