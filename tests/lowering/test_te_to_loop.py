@@ -270,10 +270,11 @@ def schedules(draw):
         except ScheduleError:
             continue
         s = candidate
+    names = [loop.name for loop in nest.loops]
     if draw(st.booleans()) and not nest.loops[0].reduction:
-        s.parallel("y", nest.loops[0].name)
-    if draw(st.booleans()):
-        s.unroll("y", draw(st.sampled_from([loop.name for loop in nest.loops])))
+        s.parallel("y", names.pop(0))
+    if draw(st.booleans()) and names:
+        s.unroll("y", draw(st.sampled_from(names)))
     return s
 
 
