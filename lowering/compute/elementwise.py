@@ -15,7 +15,7 @@ import numpy as np
 
 from descend.dialects.graph import Attrs
 from descend.dialects.te.builder import compute
-from descend.ir import FloatType, IntegerType, f32, f64, i1, i32, numpy_dtype
+from descend.ir import FloatType, IntegerType, f16, f32, f64, i1, i32, numpy_dtype
 
 from . import is_unsigned, lowers, name_of, out_type
 
@@ -70,7 +70,7 @@ def convert(b, x, to, unsigned: bool = False, to_unsigned: bool = False):
     if to == i1:
         return b.ne(x, 0.0 if is_float(src) else 0)
     if is_float(src) and is_float(to):
-        if src.width == to.width:  # f16 <-> bf16, through f32 (exact both ways)
+        if src.width == to.width:  # f16 <-> bf16: widen exactly to f32, round once
             return convert(b, convert(b, x, f32), to)
         return b.arith("extf" if to.width > src.width else "truncf", x, result_type=to)
     if is_float(src):
@@ -285,7 +285,6 @@ def shrink(kb, op, inputs):
 @lowers("graph.cast")
 def cast(kb, op, inputs):
     to = out_type(op).element_type
-    source = op.operands[0].type.element_type
     if not (is_float(to) and to.name in ("f16", "bf16", "f32", "f64")) and \
             not (isinstance(to, IntegerType) and to.width in (1, 8, 16, 32, 64)):
         # reading narrow elements works (extf/extsi from them); te cannot hold them as results
@@ -362,9 +361,14 @@ def mod(kb, op, inputs):
     return [broadcast_compute(kb, op, inputs, body)]
 
 
-def _type_of_dtype(dtype: np.dtype):
-    from descend.dialects.graph.elementwise import _element_of_dtype
-    return _element_of_dtype(np.dtype(dtype))
+def type_of_dtype(dtype) -> object:
+    """The signless te element type holding numpy `dtype` (bool is i1)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return i1
+    if dtype.kind == "f":
+        return {2: f16, 4: f32, 8: f64}[dtype.itemsize]
+    return IntegerType(dtype.itemsize * 8)
 
 
 @lowers("graph.pow")
@@ -379,7 +383,7 @@ def pow_(kb, op, inputs):
             return b.math("ipowi", x, convert(b, e, element, exponent_unsigned))
     else:
         # numpy_dtype reads bf16 as f32, as the graph stores it
-        common = _type_of_dtype(np.result_type(numpy_dtype(base_t), numpy_dtype(exponent_t)))
+        common = type_of_dtype(np.result_type(numpy_dtype(base_t), numpy_dtype(exponent_t)))
 
         def body(b, x, e):
             x, e = convert(b, x, common, base_unsigned), convert(b, e, common, exponent_unsigned)

@@ -15,16 +15,16 @@ from . import lowers, name_of, out_type
 from .elementwise import attrs, broadcast_compute, is_float
 
 
-def copy_compute(kb, op, inputs, where_from, index: int = 0, reads_index: int = 0):
-    """out[i] = inputs[reads_index][where_from(b, i)] over result `index`'s shape; a result
+def copy_compute(kb, op, inputs, where_from, index: int = 0):
+    """out[i] = inputs[0][where_from(b, i, reads)] over result `index`'s shape; a result
     without elements yields a constant (its body never runs)."""
     out = out_type(op, index)
-    source = inputs[reads_index]
+    source = inputs[0]
 
     def body(b, i, r, reads):
         if 0 in out.shape or 0 in source.type.shape:
             return zero(b, out.element_type)
-        return reads[reads_index][tuple(where_from(b, i, reads))]
+        return reads[0][tuple(where_from(b, i, reads))]
     return compute(kb, out.shape, out.element_type, inputs, body, name=name_of(op, index))
 
 
@@ -174,10 +174,10 @@ def split(kb, op, inputs):
 
 @lowers("graph.tile")
 def tile(kb, op, inputs):
-    shape = inputs[0].type.shape
+    shape, tiled = inputs[0].type.shape, out_type(op).shape
 
     def where_from(b, i, reads):
-        return [b.index(0) if d == 1 else i[k] if d == out_type(op).shape[k] else b.mod(i[k], d)
+        return [b.index(0) if d == 1 else i[k] if d == tiled[k] else b.mod(i[k], d)
                 for k, d in enumerate(shape)]
     return [copy_compute(kb, op, inputs, where_from)]
 
