@@ -19,6 +19,10 @@ from . import is_unsigned, lowers, name_of, out_type
 from .elementwise import broadcast_read
 
 
+# Longest bf16 softmax axis summed as a chain of rounded additions (see `softmax`).
+SEQUENTIAL_BF16_SUM_LIMIT = 256
+
+
 # ---- shared helpers -------------------------------------------------------------------------
 
 def _lowers(*ops):
@@ -800,7 +804,20 @@ def softmax(kb, op, inputs):
 
     def shifted_exp(b, i, s, reads):
         return b.exp(b.sub(reads[0][tuple(i)], reads[1][tuple(s)]))
-    total = _reduce_keepdims(kb, [x, peak], axes, element, shifted_exp, "sum")
+    extent = out.shape[axes[0]]
+    if element == bf16 and extent <= SEQUENTIAL_BF16_SUM_LIMIT:
+        # The reference sums bf16 one element after another, rounding each partial sum
+        # (ml_dtypes' add.reduce); a te sum reduction rounds once, so the exponentials are
+        # added in a chain of bf16 additions instead.
+        def chain(b, s, reads):
+            total = None
+            for j in range(extent):
+                term = shifted_exp(b, [j if k in axes else v for k, v in enumerate(s)], s, reads)
+                total = term if total is None else b.add(total, term)
+            return total
+        total = _map(kb, peak.type.shape, element, [x, peak], chain)
+    else:
+        total = _reduce_keepdims(kb, [x, peak], axes, element, shifted_exp, "sum")
 
     def body(b, i, reads):
         s = tuple(_stat_index(i, axes))

@@ -312,3 +312,12 @@ def test_models_fused_lower_to_te(name):
     actual = interpret(lowered(fused), "main", inputs)
     for e, a in zip(expected, actual):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5)
+
+
+def test_softmax_bf16_sums_as_the_reference_rounds():
+    """bf16 softmax matches the reference bit for bit: its sum rounds every partial sum."""
+    from descend.ir.dense import round_to_bf16
+    x = round_to_bf16(rand(3, 12) * 3)
+    check(graph.SoftmaxOp, [x], types=[TensorType(x.shape, bf16)], rtol=0, atol=0)
+    a, b = round_to_bf16(rand(4, 16)), round_to_bf16(rand(16, 8))
+    check(graph.MatmulOp, [a, b], types=[TensorType(a.shape, bf16), TensorType(b.shape, bf16)], rtol=0, atol=0)
