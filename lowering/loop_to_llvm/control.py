@@ -106,7 +106,11 @@ def parallel_for(fl, op):
     remade = [v.defining_op for v in free if v.defining_op is not None and v.defining_op.name in REMATERIALIZE]
     captured = [v for v in free if v.defining_op is None or v.defining_op.name not in REMATERIALIZE]
     lower, upper, step = fl.values_of([op.lower, op.upper, op.step])
-    fields = [lower, step] + fl.values_of(captured)
+    # the bounds the body needs: constants are made again inside, others travel too
+    bounds = [v for v in (op.lower, op.step) if v.defining_op is None
+              or v.defining_op.name not in REMATERIALIZE]
+    captured = list(dict.fromkeys(bounds + captured))
+    fields = fl.values_of(captured)
     struct = llvm.LLVMStructType([v.type for v in fields])
 
     # the outlined body: for k in [begin, end): i = lower + k * step
@@ -119,15 +123,12 @@ def parallel_for(fl, op):
     child.threads = child.i32(1)  # calls inside a parallel body run serially
     ctx, begin, end = outlined.entry_block.args
     ctx.name_hint, begin.name_hint, end.name_hint = "ctx", "begin", "end"
-    for constant in remade:  # constants and globals are made again, not passed
-        child.lower_op(constant)
-    loaded = []
-    for k, v in enumerate(fields):
+    for constant in dict.fromkeys(remade + [v.defining_op for v in (op.lower, op.step) if v not in captured]):
+        child.lower_op(constant)  # constants and globals are made again, not passed
+    for k, v in enumerate(captured):
         slot = child.emit1(llvm.GEPOp, ctx, [0, k], struct, inbounds=True)
-        loaded.append(child.emit1(llvm.LoadOp, slot, result_types=[v.type]))
-    child_lower, child_step = loaded[:2]
-    for old, new in zip(captured, loaded[2:]):
-        child.bind(old, new)
+        child.bind(v, child.emit1(llvm.LoadOp, slot, result_types=[fields[k].type]))
+    child_lower, child_step = child.values_of([op.lower, op.step])
     block = op.body.blocks[0]
 
     def body(k, carried):
@@ -138,7 +139,7 @@ def parallel_for(fl, op):
     child.emit(llvm.ReturnOp)
 
     # the caller: pack the context, count the iterations, fork and join
-    context = fl.alloca_at_entry(struct)
+    context = fl.alloca_at_entry(struct) if fields else fl.emit1(llvm.ZeroOp, result_types=[PTR])
     for k, v in enumerate(fields):
         slot = fl.emit1(llvm.GEPOp, context, [0, k], struct, inbounds=True)
         fl.emit(llvm.StoreOp, v, slot)
