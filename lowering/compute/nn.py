@@ -380,7 +380,6 @@ def max_pool(kb, op, inputs):
     unsigned = is_unsigned(op.operands[0])
     rank = len(out.shape) - 2
     strides, pads, dilations = _geometry(attrs, rank)
-
     pad = _lowest(element, unsigned)
 
     def body(b, i, r, reads):
@@ -432,9 +431,9 @@ def max_pool_indices(kb, op, inputs):
             test = b.in_bounds(p, 0, s)
             inside = test if inside is None else b.and_(inside, test)
         axes = list(range(rank)) if not attrs.storage_order else list(reversed(range(rank)))
-        within = None
-        for axis in axes:
-            within = positions[axis] if within is None else b.index_add(b.index_mul(within, sizes[axis]), positions[axis])
+        within = positions[axes[0]]
+        for axis in axes[1:]:
+            within = b.index_add(b.index_mul(within, sizes[axis]), positions[axis])
         plane = b.index_add(b.index_mul(i[0], x.type.shape[1]), i[1])
         flat = b.cast(b.index_add(b.index_mul(plane, math.prod(sizes)), within), i64)
         return b.select(inside, flat, b.const(-1, i64))
