@@ -61,8 +61,9 @@ to_type = as_value  # one definition of "store x as a value of type t", in ir.in
 _CONSTANT_CLASSES: dict[type, bool] = {}
 
 
-def constant_of(value) -> np.ndarray | None:
-    """The numpy value of an SSA value defined by a ConstantLike op with a `value`, else None."""
+def constant_attr(value) -> Attribute | None:
+    """The `value` attribute of the ConstantLike op defining an SSA value, else None: the
+    folders' first question, cheap because most operands are not constants."""
     op = value.defining_op
     if op is None:
         return None
@@ -70,9 +71,12 @@ def constant_of(value) -> np.ndarray | None:
     if known is None:
         from ..ir import ConstantLike
         known = _CONSTANT_CLASSES[type(op)] = op.definition is not None and op.has_trait(ConstantLike)
-    if not known:
-        return None
-    attr = op.properties.get("value")
+    return op.properties.get("value") if known else None
+
+
+def constant_of(value) -> np.ndarray | None:
+    """The numpy value of an SSA value defined by a ConstantLike op with a `value`, else None."""
+    attr = constant_attr(value)
     return attr_to_value(attr, value.type) if attr is not None else None
 
 

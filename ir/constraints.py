@@ -19,10 +19,13 @@ class Constraint:
 
     def check_type(self, type_: Any) -> bool:
         """check() memoised per interned type (types are immutable, so the answer is too)."""
-        cache = self.__dict__.setdefault("_type_cache", {})
-        answer = cache.get(type_)
-        if answer is None:
-            answer = cache[type_] = bool(self.check(type_))
+        try:
+            return self._type_cache[type_]
+        except AttributeError:
+            self.__dict__["_type_cache"] = {}  # (bypasses a frozen subclass's __setattr__)
+        except KeyError:
+            pass
+        answer = self.__dict__["_type_cache"][type_] = bool(self.check(type_))
         return answer
 
     def __or__(self, other) -> "Constraint":

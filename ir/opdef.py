@@ -89,6 +89,12 @@ class _ValueGroupDef(FieldDef):
 class OperandDef(_ValueGroupDef):
     segment_property = "operandSegmentSizes"
 
+    def __get__(self, op, owner=None):
+        index = self._static.get(type(op))  # the common case, a single field at a fixed index
+        if index is not None:
+            return op._operands[index]
+        return _ValueGroupDef.__get__(self, op, owner)
+
     def _values(self, op):
         return op._operands
 
@@ -98,6 +104,12 @@ class OperandDef(_ValueGroupDef):
 
 class ResultDef(_ValueGroupDef):
     segment_property = "resultSegmentSizes"
+
+    def __get__(self, op, owner=None):
+        index = self._static.get(type(op))  # as OperandDef.__get__
+        if index is not None:
+            return op.results[index]
+        return _ValueGroupDef.__get__(self, op, owner)
 
     def _values(self, op):
         return op.results
@@ -381,11 +393,43 @@ Operation.build = classmethod(build)
 Operation.infer_result_types = classmethod(infer_result_types)
 
 
+class _DeclarationChecks:
+    """What verify_declaration asks of every op of one class, worked out once: for operands
+    and results declared one value per field, the count and the fields whose constraint is
+    not ANY (None when a field is optional or variadic); the required attributes."""
+
+    def __init__(self, defn: OpDefinition):
+        self.operands = _single_fields(defn.operands)
+        self.results = _single_fields(defn.results)
+        self.required = tuple(name for name, d in defn.attributes.items() if not d.optional)
+        self.no_regions_or_successors = not defn.regions and not defn.successors
+
+
+def _single_fields(defs) -> tuple | None:
+    if any(d.kind != SINGLE for d in defs):
+        return None
+    return len(defs), tuple((index, d) for index, d in enumerate(defs) if d.constraint is not ANY)
+
+
+def _declaration_checks(defn: OpDefinition) -> _DeclarationChecks:
+    checks = defn.__dict__.get("_checks")
+    if checks is None:
+        checks = defn._checks = _DeclarationChecks(defn)
+    return checks
+
+
 def verify_declaration(op: Operation) -> None:
     """Check an op of a registered class against its declaration, then traits and verify()."""
     defn: OpDefinition = op.definition
-    _check_group(op, defn.operands, op._operands, "operand", "operandSegmentSizes")
-    _check_group(op, defn.results, op.results, "result", "resultSegmentSizes")
+    checks = _declaration_checks(defn)
+    if checks.operands is not None:
+        _check_singles(op, checks.operands, op._operands, "operand")
+    else:
+        _check_group(op, defn.operands, op._operands, "operand", "operandSegmentSizes")
+    if checks.results is not None:
+        _check_singles(op, checks.results, op.results, "result")
+    else:
+        _check_group(op, defn.results, op.results, "result", "resultSegmentSizes")
     for name, value in op.properties.items():
         d = defn.attributes.get(name)
         if d is None:
@@ -395,17 +439,32 @@ def verify_declaration(op: Operation) -> None:
         if not d.constraint.check(value):
             raise op.error(f"attribute '{name}' failed to satisfy constraint: {d.constraint.description}"
                            f" (got {value})")
-    for name, d in defn.attributes.items():
-        if not d.optional and name not in op.properties:
+    for name in checks.required:
+        if name not in op.properties:
             raise op.error(f"requires attribute '{name}'")
-    _check_counts(op, defn.regions, len(op.regions), "region")
-    _check_counts(op, defn.successors, len(op.successors), "successor")
+    if checks.no_regions_or_successors and not op.regions and not op.successors:
+        pass  # nothing declared, nothing there
+    else:
+        _check_counts(op, defn.regions, len(op.regions), "region")
+        _check_counts(op, defn.successors, len(op.successors), "successor")
     for i, d in enumerate(defn.regions):
         if d.single_block and i < len(op.regions) and len(op.regions[i].blocks) > 1:
             raise op.error(f"region #{i} ('{d.name}') failed to verify constraint: region with at most 1 blocks")
     for trait in type(op).traits:
         trait.verify(op)
     op.verify()
+
+
+def _check_singles(op, fields: tuple, values, what: str) -> None:
+    """_check_group's common case: one value per declared field."""
+    count, constrained = fields
+    if len(values) != count:
+        raise op.error(f"expected {count} {what}{'s' if count != 1 else ''}, but found {len(values)}")
+    for index, d in constrained:
+        t = values[index].type
+        if not d.constraint.check_type(t):
+            raise op.error(f"{what} #{index} ('{d.name}') must be {d.constraint.description}, "
+                           f"but got {t}")
 
 
 def _check_group(op, defs, values, what: str, segment_property: str) -> None:

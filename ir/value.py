@@ -29,6 +29,10 @@ class Value:
 
     __slots__ = ("type", "uses", "name_hint")
 
+    # The op whose result this is (None for block arguments). A plain attribute, not a
+    # property: folders and patterns ask it of nearly every operand they look at.
+    defining_op: "Operation | None" = None
+
     def __init__(self, type: Type, name_hint: str | None = None):
         self.type = type
         self.uses: dict[Use, None] = {}
@@ -52,8 +56,12 @@ class Value:
     def replace_all_uses_with(self, other: "Value") -> None:
         if other is self:
             return
-        for use in list(self.uses):
-            use.owner.set_operand(use.index, other)
+        uses = self.uses
+        moved = other.uses
+        for use in uses:  # Operation.set_operand for each use, the use list moved in one go
+            use.owner._operands[use.index] = other
+            moved[use] = None
+        uses.clear()
 
     def replace_uses_if(self, other: "Value", predicate) -> None:
         for use in list(self.uses):
@@ -64,16 +72,12 @@ class Value:
     def owner_block(self) -> "Block | None":
         raise NotImplementedError
 
-    @property
-    def defining_op(self) -> "Operation | None":
-        return None
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} : {self.type}>"
 
 
 class OpResult(Value):
-    __slots__ = ("owner", "index")
+    __slots__ = ("owner", "index", "defining_op")
 
     def __init__(self, type: Type, owner: "Operation", index: int):
         self.type = type
@@ -81,10 +85,7 @@ class OpResult(Value):
         self.name_hint = None
         self.owner = owner
         self.index = index
-
-    @property
-    def defining_op(self) -> "Operation":
-        return self.owner
+        self.defining_op = owner
 
     @property
     def owner_block(self) -> "Block | None":

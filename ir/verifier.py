@@ -27,6 +27,8 @@ def _verify_op(op: "Operation", visible: set) -> None:
             raise
         except Exception as exc:  # a buggy verify() must still name the op
             raise op.error(f"verifier raised {type(exc).__name__}: {exc}") from exc
+    if not op.regions:
+        return
     registered = op.definition is not None
     isolated = registered and op.has_trait(IsolatedFromAbove)
     graph = (not registered) or op.has_trait(GraphRegions)

@@ -59,16 +59,28 @@ class Folder:
 
     def try_fold(self, op: Operation):
         """The values that replace op's results, IN_PLACE, or None when nothing folds."""
-        folded = self._trait_fold(op)
-        if folded is not None:
-            return folded
+        traits = _TRAIT_FLAGS.get(type(op))
+        if traits is None:
+            traits = _trait_flags(type(op))
+        if traits:
+            folded = self._trait_fold(op, *traits)
+            if folded is not None:
+                return folded
         fold = getattr(op, "fold", None)
         if fold is None:
             return None
         result = fold()
         if result is None:
             return None
-        results = list(result) if isinstance(result, (list, tuple)) else [result]
+        if not isinstance(result, (list, tuple)):  # the usual answer: one value or attribute
+            if len(op.results) != 1:
+                return None
+            if result is op.results[0]:
+                return IN_PLACE
+            if isinstance(result, Attribute):
+                result = self.materialize(result, op.results[0].type, op)
+            return None if result is None else [result]
+        results = list(result)
         if len(results) != len(op.results):
             return None
         if all(r is o for r, o in zip(results, op.results)):
@@ -82,15 +94,7 @@ class Folder:
             values.append(value)
         return values
 
-    def _trait_fold(self, op: Operation):
-        cls = type(op)
-        flags = _TRAIT_FLAGS.get(cls)
-        if flags is None:
-            flags = _TRAIT_FLAGS[cls] = (cls.definition is not None and (
-                cls.has_trait(Commutative), cls.has_trait(Involution) or cls.has_trait(Idempotent)))
-        if not flags:
-            return None
-        commutative, unary = flags
+    def _trait_fold(self, op: Operation, commutative: bool, unary: bool):
         operands = op._operands
         if commutative and len(operands) >= 2:
             if _is_constant(operands[0]) and not _is_constant(operands[1]):
@@ -101,6 +105,7 @@ class Folder:
         if unary and len(operands) == 1 and len(op.results) == 1:
             inner = operands[0].defining_op
             if inner is not None and inner.name == op.name and _same_attributes(inner, op):
+                cls = type(op)
                 if cls.has_trait(Involution):
                     return [inner._operands[0]]
                 if cls.has_trait(Idempotent):
@@ -165,7 +170,19 @@ class Folder:
                 del self._constants[key]
 
 
-_TRAIT_FLAGS: dict[type, tuple | bool] = {}
+_TRAIT_FLAGS: dict[type, tuple | bool] = {}  # op class -> (commutative, unary), or False for neither
+
+
+def _trait_flags(cls: type) -> tuple | bool:
+    flags = False
+    if cls.definition is not None:
+        commutative = cls.has_trait(Commutative)
+        unary = cls.has_trait(Involution) or cls.has_trait(Idempotent)
+        if commutative or unary:
+            flags = (commutative, unary)
+    _TRAIT_FLAGS[cls] = flags
+    return flags
+
 _CONSTANT_CLASSES: dict[type, bool] = {}
 
 

@@ -11,6 +11,7 @@ as an op returns to a form it had before, or a rewrite budget that ran out."""
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -82,8 +83,7 @@ class GreedyDriver(RewriteListener):
         self.result = GreedyResult(root)
         self._stack: list[Operation] = []
         self._members: set[Operation] = set()
-        self._dead_classes: dict[type, bool] = {}
-        self._constant_classes: dict[type, bool] = {}
+        self._kinds: dict[type, tuple[bool, bool, bool]] = {}  # see _classify
         self._lineage: dict[Operation, int] | None = None  # set while looking for cycles
         self._current_pattern = ""
         self._last_fired: Counter = Counter()
@@ -98,9 +98,8 @@ class GreedyDriver(RewriteListener):
             self._stack.append(op)
 
     def _populate(self) -> int:
-        ops = []
-        for region in self.root.regions:
-            ops.extend(region.walk())
+        ops: list[Operation] = []
+        _collect(self.root.regions, ops)
         ops.reverse()  # a stack: the first op in program order is processed first
         self._stack = ops
         self._members = set(ops)
@@ -123,11 +122,13 @@ class GreedyDriver(RewriteListener):
         self._changed = True
 
     def notify_op_erased(self, op: Operation) -> None:
-        self._members.discard(op)
+        members = self._members
+        members.discard(op)
         for value in op._operands:
             producer = value.defining_op
-            if producer is not None:
-                self._push(producer)
+            if producer is not None and producer not in members and producer is not self.root:
+                members.add(producer)  # _push, inlined: erasing is what folding does most
+                self._stack.append(producer)
         if op.results and "value" in op.properties:
             self.folder.forget(op)
         self.result.erased += 1
@@ -143,24 +144,27 @@ class GreedyDriver(RewriteListener):
 
     # ---- processing ----------------------------------------------------------------------------
 
-    def _is_dead(self, op: Operation) -> bool:
-        for r in op.results:
-            if r.uses:
-                return False
-        cls = type(op)
-        dead = self._dead_classes.get(cls)
-        if dead is None:
-            dead = cls.definition is not None and cls.has_trait(Pure) and not cls.has_trait(IsTerminator)
-            self._dead_classes[cls] = dead
-        return dead
-
-    def _is_constant_class(self, cls: type) -> bool:
-        known = self._constant_classes.get(cls)
-        if known is None:
-            known = self._constant_classes[cls] = cls.has_trait(ConstantLike)
-        return known
+    def _classify(self, cls: type) -> tuple[bool, bool, bool]:
+        """(erased when unused, registered, constant-like): the trait questions the loop asks
+        of every op, answered once per class."""
+        registered = cls.definition is not None
+        kind = (registered and cls.has_trait(Pure) and not cls.has_trait(IsTerminator),
+                registered, registered and cls.has_trait(ConstantLike))
+        self._kinds[cls] = kind
+        return kind
 
     def run(self, raise_on_failure: bool = True) -> GreedyResult:
+        # Folding frees most ops it visits and allocates new ones: the cyclic collector would
+        # rescan the whole module again and again (as in the parser and conversion driver).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(raise_on_failure)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self, raise_on_failure: bool) -> GreedyResult:
         result = self.result
         converged = False
         while result.iterations < self.max_iterations:
@@ -199,6 +203,7 @@ class GreedyDriver(RewriteListener):
         for_op = self.patterns.for_op
         fold, remove_dead, debug = self.fold, self.remove_dead, self.debug
         folder = self.folder
+        kinds, classify = self._kinds, self._classify
         self._iteration_fired = fired_now = Counter()
         self._first_fired_op = None
         rewrites = 0
@@ -211,13 +216,19 @@ class GreedyDriver(RewriteListener):
             members.discard(op)
             if op.parent is None:
                 continue  # detached by a pattern
-            if remove_dead and self._is_dead(op):
-                if debug is not None:
-                    debug(f"erase dead {_describe(op)}")
-                rewriter.erase_op(op)
-                continue
-            if fold and op.definition is not None:
-                if self._is_constant_class(type(op)):
+            kind = kinds.get(type(op)) or classify(type(op))
+            removable, registered, constant = kind
+            if remove_dead and removable:
+                for r in op.results:
+                    if r.uses:
+                        break
+                else:  # no result is used
+                    if debug is not None:
+                        debug(f"erase dead {_describe(op)}")
+                    rewriter.erase_op(op)
+                    continue
+            if fold and registered:
+                if constant:
                     existing = folder.unique_constant(op)
                     if existing is not None:
                         rewriter.replace_op(op, [existing])
@@ -279,6 +290,18 @@ class GreedyDriver(RewriteListener):
             rewriter.current_op = None
         self._lineage = None
         return None
+
+
+def _collect(regions, ops: list) -> None:
+    """Append every op nested in `regions` to `ops`, in pre-order."""
+    for region in regions:
+        for block in region.blocks:
+            op = block.first
+            while op is not None:
+                ops.append(op)
+                if op.regions:
+                    _collect(op.regions, ops)
+                op = op.next
 
 
 def _signature(op: Operation) -> tuple:

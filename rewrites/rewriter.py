@@ -112,9 +112,10 @@ class PatternRewriter(Builder):
 
     def erase_op(self, op: Operation) -> None:
         """Erase `op` and everything nested in it; its results must be unused."""
-        for nested in op.walk(order="post"):
-            if nested is not op:
-                self.listener.notify_op_erased(nested)
+        if op.regions:
+            for nested in op.walk(order="post"):
+                if nested is not op:
+                    self.listener.notify_op_erased(nested)
         self.listener.notify_op_erased(op)
         op.erase()
 

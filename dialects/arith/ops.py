@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import (Attribute, BoolLike, Commutative, ConstantLike, CustomDirective, FloatLike, FloatType,
-                   IntegerAttr, IntegerOrIndexLike, Operation, Pure, SameOperandsAndResultType,
+                   IntegerAttr, IntegerOrIndexLike, IntegerType, Operation, Pure, SameOperandsAndResultType,
                    ShapedType, TensorType, VectorType, attribute, i1, i64, operand, result)
 from ...ir.constraints import AnyAttr, Predicate
 from ...ir.interpreter import evaluate_reference
 from ...ir.types import element_type_of
-from ..numeric import constant_of, signed, unsigned, value_to_attr, width_of
+from ..numeric import attr_to_value, constant_attr, constant_of, signed, unsigned, value_to_attr, width_of
 from . import undefined
 from .attrs import (CMPF_PREDICATES, CMPF_SYNTAX, CMPI_PREDICATES, CMPI_SYNTAX, FASTMATH,
                     FASTMATH_NONE, OVERFLOW, OVERFLOW_NONE, FastMathFlagsAttr,
@@ -25,8 +25,13 @@ def fold_constants(op: Operation):
     """Evaluate `op` when every operand is a constant: the folder every pure arith op shares.
     Poison folds to the wrapped value (any value refines it); undefined behaviour such as a
     division by zero does not fold."""
-    values = [constant_of(v) for v in op._operands]
-    if not values or any(v is None for v in values):
+    values = []
+    for operand in op._operands:
+        value = constant_of(operand)
+        if value is None:
+            return None
+        values.append(value)
+    if not values:
         return None
     try:
         (out,) = evaluate_reference(op, values, refine_poison=True)
@@ -37,7 +42,13 @@ def fold_constants(op: Operation):
 
 def _is(value, k) -> bool:
     """Is `value` a constant whose every element equals k (with k's sign for -0.0)?"""
-    c = constant_of(value)
+    attr = constant_attr(value)
+    if attr is None:
+        return False
+    t = value.type
+    if type(attr) is IntegerAttr and attr.type is t and type(t) is IntegerType:
+        return attr.value == k  # stored wrapped to the type's range, as numpy would hold it
+    c = attr_to_value(attr, t)
     if c is None:
         return False
     c = np.asarray(c)
@@ -194,10 +205,11 @@ class AddIOp(_IntBinaryOverflow):
         return unsigned(lhs) + unsigned(rhs)
 
     def fold(self):
-        if _is(self.rhs, 0):
-            return self.lhs
-        if _is(self.lhs, 0):
-            return self.rhs
+        lhs, rhs = self.lhs, self.rhs
+        if _is(rhs, 0):
+            return lhs
+        if _is(lhs, 0):
+            return rhs
         return fold_constants(self)
 
 
@@ -212,9 +224,10 @@ class SubIOp(_IntBinaryOverflow):
         return unsigned(lhs) - unsigned(rhs)
 
     def fold(self):
-        if _is(self.rhs, 0):
-            return self.lhs
-        if self.lhs is self.rhs:
+        lhs, rhs = self.lhs, self.rhs
+        if _is(rhs, 0):
+            return lhs
+        if lhs is rhs:
             return _zero_attr(self)
         return fold_constants(self)
 
@@ -231,11 +244,12 @@ class MulIOp(_IntBinaryOverflow):
         return unsigned(lhs) * unsigned(rhs)
 
     def fold(self):
-        if _is(self.rhs, 1):
-            return self.lhs
-        if _is(self.lhs, 1):
-            return self.rhs
-        if _is(self.rhs, 0) or _is(self.lhs, 0):
+        lhs, rhs = self.lhs, self.rhs
+        if _is(rhs, 1):
+            return lhs
+        if _is(lhs, 1):
+            return rhs
+        if _is(rhs, 0) or _is(lhs, 0):
             return _zero_attr(self)
         return fold_constants(self)
 

@@ -17,6 +17,7 @@ op, and the whole pass is linear in the number of ops.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -206,7 +207,14 @@ class CSE(Pass):
 
     def run(self, op: Operation, ctx: Context) -> None:
         driver = _Driver()
-        for region in op.regions:
-            driver.region(region)
+        # The table's keys are fresh tuples: the cyclic collector would rescan the module.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for region in op.regions:
+                driver.region(region)
+        finally:
+            if collecting:
+                gc.enable()
         self.count("num-cse'd", driver.replaced)
         self.count("num-dce'd", driver.erased)
