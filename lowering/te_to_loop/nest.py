@@ -62,8 +62,7 @@ class Constants:
                 self.block.insert_after(self.last, op)
             self.last = op
             value = self.cache[key] = op.result
-            if hint is not None:
-                value.name_hint = hint
+            value.name_hint = hint or "cst"
         return value
 
     def index(self, n: int) -> Value:
@@ -266,7 +265,7 @@ class KernelLowering:
                     mapping[op.value] = load.result
                 continue
             if isinstance(op, arith.ConstantOp):
-                mapping[op.result] = self.constants.get(op.value, op.result.name_hint or "cst")
+                mapping[op.result] = self.constants.get(op.value, op.result.name_hint)
                 continue
             b.insert(op.clone(mapping))
         raise compute.error("body ended without te.yield")
@@ -325,7 +324,7 @@ class KernelLowering:
         combine = combiner_op(compute.combiner.value, compute.element_type)
 
         def body(inner: Builder) -> None:
-            start = self.constants.get(start_value(compute), "init")
+            start = self.constants.get(start_value(compute))
             total = self._carry(inner, compute, nest, loops, env, axes, start, inner_guards, combine)
             inner.build(StoreOp, total, dest, axes)
         self._guarded(b, exprs, output_guards, body)
@@ -358,7 +357,7 @@ class KernelLowering:
     def _fill(self, b, compute, nest, dest) -> None:
         """The start value into every element of `dest`, before an in-memory reduction (in
         parallel over its first axis when the compute's nest is parallel)."""
-        start = self.constants.get(start_value(compute), "init")
+        start = self.constants.get(start_value(compute))
         parallel = any(loop.kind == "parallel" for loop in nest.loops)
         loops = [Loop(f"i{n}", extent, "parallel" if parallel and n == 0 else "serial")
                  for n, extent in enumerate(compute.shape)]

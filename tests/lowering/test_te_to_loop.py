@@ -393,3 +393,27 @@ func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {
 }""")
     with pytest.raises(DiagnosticError, match="lower-te-to-loop: cannot lower 'arith.addf'"):
         lower(module)
+
+
+# ---- the whole descent to loops, as an ONNX backend ----------------------------------------
+
+@pytest.mark.parametrize("stage", ["loop", "fused-loop"])
+def test_stage_backend_runs_an_onnx_model(stage):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from descend.testing.stage_backends import STAGES
+    rng = np.random.default_rng(0)
+    w = rng.uniform(-1, 1, (3, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Relu", ["m"], ["r"]),
+         helper.make_node("Add", ["r", "x2"], ["y"])],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+              helper.make_tensor_value_info("x2", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x, x2 = rng.uniform(-1, 1, (2, 3)).astype(np.float32), rng.uniform(-1, 1, (2, 4)).astype(np.float32)
+    (y,) = STAGES[stage].run_model(model, [x, x2])
+    np.testing.assert_allclose(y, np.maximum(x @ w, 0) + x2, rtol=1e-5, atol=1e-6)
+    assert onnx is not None
