@@ -32,7 +32,7 @@ from descend.dialects.numeric import dtype_of
 from descend.dialects.te import ComputeOp, KernelOp, ReadOp, YieldOp as TeYieldOp
 from descend.dialects.te.semantics import identity
 from descend.ir import (Block, Builder, FloatAttr, FloatType, FunctionType, IntegerAttr, IntegerType,
-                        MemRefType, ShapedType, Value, index)
+                        MemRefType, ShapedType, Value, f32, index)
 
 from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Var
 
@@ -78,6 +78,16 @@ def start_value(compute: ComputeOp):
     t = compute.element_type
     value = identity(compute.combiner.value, dtype_of(t))
     return FloatAttr(float(value), t) if isinstance(t, FloatType) else IntegerAttr(int(value), t)
+
+
+def accumulator_type(compute: ComputeOp):
+    """The type a reduction carried in registers accumulates in: f32 for f16/bf16 sums and
+    products (rounding every step to 11 or 8 bits of mantissa loses what numpy's pairwise
+    summation keeps), else the element type."""
+    t = compute.element_type
+    if isinstance(t, FloatType) and t.width == 16 and compute.combiner.value in ("sum", "prod"):
+        return f32
+    return t
 
 
 def combiner_op(combiner: str, t) -> type:
@@ -321,11 +331,18 @@ class KernelLowering:
         reduction_names = {loop.name for loop in loops}
         output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
         inner_guards = [g for g in nest.guards if _variables(g.expr) & reduction_names]
-        combine = combiner_op(compute.combiner.value, compute.element_type)
+        element = compute.element_type
+        wide = accumulator_type(compute)
+        combine = combiner_op(compute.combiner.value, wide)
 
         def body(inner: Builder) -> None:
-            start = self.constants.get(start_value(compute))
-            total = self._carry(inner, compute, nest, loops, env, axes, start, inner_guards, combine)
+            start = start_value(compute)
+            if wide != element:
+                start = FloatAttr(start.value, wide)
+            total = self._carry(inner, compute, nest, loops, env, axes, self.constants.get(start),
+                                inner_guards, combine)
+            if wide != element:
+                total = inner.build(arith.TruncFOp, total, result_types=[element]).result
             inner.build(StoreOp, total, dest, axes)
         self._guarded(b, exprs, output_guards, body)
 
@@ -344,7 +361,10 @@ class KernelLowering:
         indices = [*axes, *(exprs(nest.axes[a]) for a in nest.reduce_axes)]
 
         def step(inner: Builder) -> Value:
-            return inner.build(combine, acc, self.emit_body(inner, compute, indices)).result
+            value = self.emit_body(inner, compute, indices)
+            if value.type != acc.type:
+                value = inner.build(arith.ExtFOp, value, result_types=[acc.type]).result
+            return inner.build(combine, acc, value).result
         if not guards:
             return step(b)
         if_op = b.build(IfOp, exprs.condition(guards), result_types=[acc.type])

@@ -417,3 +417,14 @@ def test_stage_backend_runs_an_onnx_model(stage):
     (y,) = STAGES[stage].run_model(model, [x, x2])
     np.testing.assert_allclose(y, np.maximum(x @ w, 0) + x2, rtol=1e-5, atol=1e-6)
     assert onnx is not None
+
+
+def test_half_precision_sums_accumulate_in_f32():
+    module = descend.parse(MATMUL.replace("SCHEDULE", "").replace("f32", "f16"))
+    lowered = lower(module)
+    mm = next(op for op in lowered.walk() if isinstance(op, FuncOp) and op.sym_name.value == "mm")
+    assert [op.name for op in mm.walk() if op.name in ("arith.extf", "arith.truncf")] == ["arith.extf", "arith.truncf"]
+    x, w = (a.astype(np.float16) for a in matmul_inputs(4))
+    (y,) = run_loop_function(lowered, [x, w])
+    exact = np.maximum(x.astype(np.float64) @ w.astype(np.float64).T + 0.5, 0)
+    np.testing.assert_allclose(y, exact, rtol=2e-3, atol=2e-3)
