@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 from .attributes import Attribute, DenseArrayAttr
 from .constraints import ANY, Constraint, constraint
 from .operation import Operation
-from .traits import AttrSizedOperandSegments, AttrSizedResultSegments, SameOperandsAndResultType
+from .traits import AttrSizedOperandSegments, AttrSizedResultSegments, SameOperandsAndResultType, Trait
 from .types import IntegerType, Type
 
 SINGLE, VARIADIC, OPTIONAL = "single", "variadic", "optional"
@@ -402,7 +402,15 @@ class _DeclarationChecks:
         self.operands = _single_fields(defn.operands)
         self.results = _single_fields(defn.results)
         self.required = tuple(name for name, d in defn.attributes.items() if not d.optional)
-        self.no_regions_or_successors = not defn.regions and not defn.successors
+        self.declares_structure = bool(defn.regions or defn.successors)
+        self.traits: tuple = ()
+        self.verifying_traits: tuple = ()  # those of `traits` that check something
+
+    def traits_to_verify(self, traits: tuple) -> tuple:
+        if traits is not self.traits:
+            self.traits = traits
+            self.verifying_traits = tuple(t for t in traits if type(t).verify is not Trait.verify)
+        return self.verifying_traits
 
 
 def _single_fields(defs) -> tuple | None:
@@ -442,15 +450,14 @@ def verify_declaration(op: Operation) -> None:
     for name in checks.required:
         if name not in op.properties:
             raise op.error(f"requires attribute '{name}'")
-    if checks.no_regions_or_successors and not op.regions and not op.successors:
-        pass  # nothing declared, nothing there
-    else:
+    if op.regions or op.successors or checks.declares_structure:
         _check_counts(op, defn.regions, len(op.regions), "region")
         _check_counts(op, defn.successors, len(op.successors), "successor")
-    for i, d in enumerate(defn.regions):
-        if d.single_block and i < len(op.regions) and len(op.regions[i].blocks) > 1:
-            raise op.error(f"region #{i} ('{d.name}') failed to verify constraint: region with at most 1 blocks")
-    for trait in type(op).traits:
+        for i, d in enumerate(defn.regions):
+            if d.single_block and i < len(op.regions) and len(op.regions[i].blocks) > 1:
+                raise op.error(f"region #{i} ('{d.name}') failed to verify constraint: region with "
+                               "at most 1 blocks")
+    for trait in checks.traits_to_verify(type(op).traits):
         trait.verify(op)
     op.verify()
 

@@ -40,9 +40,16 @@ class Involution(Trait):
 
 class SameOperandsAndResultType(Trait):
     def verify(self, op):
-        types = [v.type for v in op._operands] + [r.type for r in op.results]
-        if types and any(t != types[0] for t in types):
-            raise op.error("requires the same type for all operands and results")
+        values = op._operands or op.results
+        if not values:
+            return
+        first = values[0].type
+        for value in op._operands:
+            if value.type != first:
+                raise op.error("requires the same type for all operands and results")
+        for value in op.results:
+            if value.type != first:
+                raise op.error("requires the same type for all operands and results")
 
 
 class SameTypeOperands(Trait):

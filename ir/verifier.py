@@ -99,12 +99,16 @@ def _verify_region(op, index, region: "Region", visible: set, graph: bool, needs
 def _verify_block_scoped(block: "Block", visible: set, keep: bool = False) -> list:
     added = list(block.args)
     visible.update(added)
-    for o in block.ops:
-        _check_operands(o, visible)
+    o = block.first
+    while o is not None:
+        for v in o._operands:
+            if v not in visible:
+                _check_operands(o, visible)  # raises, naming the operand
         _verify_op(o, visible)
         for r in o.results:
             visible.add(r)
             added.append(r)
+        o = o.next
     if not keep:
         visible.difference_update(added)
     return added
