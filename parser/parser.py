@@ -20,7 +20,6 @@ from .builder import IRBuilder
 from .format_grammar import ParseAction, op_grammar
 
 _BASE = (Path(__file__).with_name("grammar.lark")).read_text()
-_PARSERS: dict = {}
 _DEFAULT_CONTEXT: Context | None = None
 
 
@@ -101,12 +100,15 @@ def _keyword_callback(op_class, callbacks):
 
 
 def get_parser(context: Context) -> _Parser:
-    key = (id(context), context.generation)
-    parser = _PARSERS.get(key)
-    if parser is None:
-        parser = _Parser(context)
-        _PARSERS[key] = parser
-    return parser
+    """The parser of `context` as its dialects stand. Kept on the context itself, so it
+    lives exactly as long as the context: a global table keyed by id() grew with every
+    Context made (one per `descend opt` run: megabytes each) and could hand a dead
+    context's parser to a new one that reused its id."""
+    entry = getattr(context, "_parser", None)
+    if entry is None or entry[0] != context.generation:
+        entry = (context.generation, _Parser(context))
+        context._parser = entry
+    return entry[1]
 
 
 def parse(text: str, filename: str = "<input>", context: Context | None = None, verify: bool = True,
