@@ -63,25 +63,44 @@ def run_compile(args) -> int:
             text = module.print(elide_constants=args.elide_constants)
             write_output(args.output, text if text.endswith("\n") else text + "\n")
             return EXIT_OK
-        from .native import compile_loop_module
-        native = compile_loop_module(module, target=target, opt_level=args.opt_level)
+        from .native import lower_to_llvm
+        lowered, _, _ = lower_to_llvm(module, instruments)
     except DiagnosticError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_DIAGNOSTICS
+    from . import codegen
     if emit == "llvm":
-        text = native.module.print(elide_constants=args.elide_constants)
+        text = lowered.print(elide_constants=args.elide_constants)
         write_output(args.output, text if text.endswith("\n") else text + "\n")
     elif emit == "llvm-ir":
-        write_output(args.output, native.emit("llvm-ir"))
+        write_output(args.output, codegen.emit_llvm_ir(lowered, target, args.opt_level))
     elif emit == "asm":
-        write_output(args.output, native.emit("asm"))
+        write_output(args.output, codegen.emit_assembly(lowered, target, args.opt_level))
     elif emit == "obj":
-        _write_bytes(args.output, native.emit("obj"))
+        _write_bytes(args.output, codegen.emit_object(lowered, target, args.opt_level))
     else:
-        native.export_library(args.output)
+        if not target.is_host:
+            raise UserError(f"--emit so links for the host only; for {target.triple} use --emit obj "
+                            "and link it with your cross toolchain")
+        _export_atomically(lowered, args.output, target, args.opt_level)
     print(f"descend compile: {emit} for {target.triple} ({target.cpu or 'generic'}) at -O{args.opt_level} "
           f"in {time.perf_counter() - start:.2f} s", file=sys.stderr)
     return EXIT_OK
+
+
+def _export_atomically(module, path: str, target, opt_level: int) -> None:
+    """Link the shared library beside `path`, then rename it into place."""
+    import tempfile
+    from . import codegen
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".so")
+    os.close(descriptor)
+    try:
+        codegen.export_library(module, temporary, target, opt_level)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def _write_bytes(path: str, data: bytes) -> None:

@@ -140,10 +140,9 @@ def _spec(name: str, shape, dtype: str):
     return TensorSpec(name, tuple(shape), TensorInfo(name, list(shape), np.dtype(dtype)).type, np.dtype(dtype))
 
 
-def compile_loop_module(module, target="host", opt_level: int = 3, instruments: Sequence = (),
-                        num_threads: int = 1) -> NativeModule:
-    """Lower a loop-level module (its `func.func @main(%inputs..., %outputs...)`) to llvm
-    and compile it; the module given is left as it was."""
+def lower_to_llvm(module, instruments: Sequence = ()):
+    """A copy of a loop-level module lowered to the llvm dialect (with its C entry point
+    and runtime API), and its (inputs, outputs) specs; nothing is compiled."""
     from descend.ir import SymbolTable
     main = SymbolTable(module).lookup("main")
     if main is None or main.name != "func.func":
@@ -158,4 +157,12 @@ def compile_loop_module(module, target="host", opt_level: int = 3, instruments: 
         pm.run(lowered)
     else:
         lower_loop_to_llvm(lowered)
+    return lowered, inputs, outputs
+
+
+def compile_loop_module(module, target="host", opt_level: int = 3, instruments: Sequence = (),
+                        num_threads: int = 1) -> NativeModule:
+    """Lower a loop-level module (its `func.func @main(%inputs..., %outputs...)`) to llvm
+    and JIT it for the host; the module given is left as it was."""
+    lowered, inputs, outputs = lower_to_llvm(module, instruments)
     return NativeModule(lowered, inputs, outputs, target, opt_level, num_threads)
