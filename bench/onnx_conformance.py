@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = {"interpreter": "descend.frontends.onnx.backend:InterpreterBackend",
-            "default": "descend.frontends.onnx.backend:DescendBackend",
+            "default": "descend.backend:DescendBackend",
             "te": "descend.testing.stage_backends:TeBackend",
             "fused-te": "descend.testing.stage_backends:FusedTeBackend",
             "loop": "descend.testing.stage_backends:LoopBackend",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from descend.dialects import arith
 from descend.dialects.te.builder import kernel
-from descend.ir import IntegerType, TensorType, numpy_dtype
+from descend.ir import DenseElementsAttr, DiagnosticError, IntegerType, TensorType, numpy_dtype
 from descend.rewrites import (Conversion, ConversionPattern, ConversionTarget, TypeConverter,
                               function_type_conversion_patterns)
 
@@ -32,34 +32,57 @@ class GraphOpToKernel(ConversionPattern):
 
     def rewrite(self, op, operands, rewriter):
         build = lookup(op.name)
-        results = kernel(rewriter, kernel_name(op), list(operands),
-                         lambda kb, args: build(kb, op, args))
+        try:
+            results = kernel(rewriter, kernel_name(op), list(operands),
+                             lambda kb, args: build(kb, op, args))
+        except DiagnosticError as exc:  # the builder cannot express this instance: not lowered
+            return rewriter.no_match(exc.message)
         rewriter.replace(op, results)
 
 
 class FusedToKernel(ConversionPattern):
     """graph.fused -> one te.kernel: the body's ops become computes in order, reading the
-    kernel arguments and each other's results."""
+    kernel arguments and each other's results. Constants inside the group (fuse-ops clones
+    small splats in) become arith.constant tensors passed as extra kernel operands, since a
+    kernel body holds only computes."""
 
     source = "graph.fused"
 
     def rewrite(self, op, operands, rewriter):
         block = op.regions[0].blocks[0]
         body = [inner for inner in block.ops if inner.name != "graph.yield"]
-        missing = sorted({inner.name for inner in body if lookup(inner.name) is None})
+        constants = [inner for inner in body if inner.name == "graph.constant"]
+        computed = [inner for inner in body if inner.name != "graph.constant"]
+        missing = sorted({inner.name for inner in computed if lookup(inner.name) is None})
         if missing:
             return rewriter.no_match(f"no compute builder for {', '.join(missing)}")
+        extra = [_arith_constant(rewriter, c) for c in constants]
 
         def build(kb, args):
             values = dict(zip(block.args, args))
-            for inner in body:
+            values.update((c.results[0], arg) for c, arg in zip(constants, args[len(operands):]))
+            for inner in computed:
                 results = lookup(inner.name)(kb, inner, [values[v] for v in inner.operands])
                 for old, new in zip(inner.results, results):
                     values[old] = new
             return [values[v] for v in block.terminator.operands]
 
-        results = kernel(rewriter, kernel_name(op), list(operands), build)
+        try:
+            results = kernel(rewriter, kernel_name(op), [*operands, *extra], build)
+        except DiagnosticError as exc:
+            return rewriter.no_match(exc.message)
         rewriter.replace(op, results)
+
+
+def _arith_constant(rewriter, op):
+    """An arith.constant holding graph.constant `op`'s value (unsigned read as signless)."""
+    value = op.properties["value"]
+    converted = signless_types().convert_type(value.type)
+    if converted != value.type:  # the same bits, read as signless
+        value = DenseElementsAttr(converted, value.array.view(numpy_dtype(converted.element_type)))
+    constant = arith.ConstantOp.build(value=value)
+    rewriter.insert(constant)
+    return constant.results[0]
 
 
 class ConstantToArith(ConversionPattern):
@@ -68,14 +91,7 @@ class ConstantToArith(ConversionPattern):
     source = "graph.constant"
 
     def rewrite(self, op, operands, rewriter):
-        from descend.ir import DenseElementsAttr
-        value = op.properties["value"]
-        converted = signless_types().convert_type(value.type)
-        if converted != value.type:  # the same bits, read as signless
-            value = DenseElementsAttr(converted, value.array.view(numpy_dtype(converted.element_type)))
-        constant = arith.ConstantOp.build(value=value)
-        rewriter.insert(constant)
-        rewriter.replace(op, list(constant.results))
+        rewriter.replace(op, [_arith_constant(rewriter, op)])
 
 
 def patterns() -> list:
