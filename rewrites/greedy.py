@@ -216,8 +216,7 @@ class GreedyDriver(RewriteListener):
             members.discard(op)
             if op.parent is None:
                 continue  # detached by a pattern
-            kind = kinds.get(type(op)) or classify(type(op))
-            removable, registered, constant = kind
+            removable, registered, constant = kinds.get(type(op)) or classify(type(op))
             if remove_dead and removable:
                 for r in op.results:
                     if r.uses:
