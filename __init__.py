@@ -30,7 +30,13 @@ _LAZY = {"PassManager": "descend.rewrites", "compile": "descend.lowering.driver"
          "CompiledModel": "descend.lowering.driver", "import_onnx": "descend.frontends.onnx"}
 
 
+_SUBMODULES = {"runtime", "backend", "interpreter_backend", "testing", "lowering", "frontends"}
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:  # `descend.runtime.load(...)` without importing descend.runtime first
+        import importlib
+        return importlib.import_module(f"descend.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'descend' has no attribute '{name}'")
