@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXAMPLE := examples/residual.mlir
+MODEL := examples/small_cnn.onnx
 
 .PHONY: demo test pytest lit setup clean bench
 
@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	@echo "== $(EXAMPLE), custom form: descend opt $(EXAMPLE)"
-	@$(BIN)/descend opt $(EXAMPLE)
+	@echo "== $(MODEL): import and optimise (descend compile --emit graph)"
+	@$(BIN)/descend compile $(MODEL) --emit graph --elide-constants-larger-than 4
 	@echo
-	@echo "== the same IR in the generic form: descend opt --print-op-generic $(EXAMPLE)"
-	@$(BIN)/descend opt --print-op-generic $(EXAMPLE)
+	@echo "== compile to native code, run, check against onnxruntime, time both:"
+	@echo "   descend run $(MODEL) --check --repeat 50 --number 20"
+	@$(BIN)/descend run $(MODEL) --check --repeat 50 --number 20
 
 test: pytest lit
 
