@@ -18,7 +18,7 @@ import math
 
 from descend.dialects.graph import Attrs
 from descend.dialects.te.builder import compute
-from descend.ir import DiagnosticError, f32, f64, i64, index
+from descend.ir import f32, f64, i64, index
 
 from . import is_unsigned, lowers, name_of, out_type
 from .elementwise import convert
@@ -59,8 +59,8 @@ def roi_align(kb, op, inputs):
     x, rois, batch_indices = inputs
     a = _attrs(op)
     if a.sampling_ratio <= 0:
-        raise DiagnosticError(op.location, "graph.roi_align with an adaptive sampling_ratio (0) cannot be "
-                              "lowered to te: its sample count depends on each roi's size")
+        raise op.error("with an adaptive sampling_ratio (0) cannot be lowered to te: its sample "
+                       "count depends on each roi's size")
     out = out_type(op)
     _, _, height, width = x.type.shape
     grid = a.sampling_ratio
