@@ -5,11 +5,14 @@ A loss is a per-position compute, -log_prob[n, target, d...] (0 where the target
 ignored) times the target's weight, then for "sum" and "mean" sums over all positions:
 of the losses, and of the weights when "mean" divides by them, else a division by the
 count (numpy's mean). As in the references: f16 computes in f16 with f32 sums rounded
-to f16 (numpy sums half precision in float), bf16 (f32 in the graph) in f32 rounded only
-at the results. A target outside [0, C) that is not ignored reads class 0 or C-1."""
+to f16 (numpy sums half precision in float, except along an axis that is not innermost,
+where it rounds every partial sum: the softmax's class sum then is a chain of f16 adds),
+bf16 (f32 in the graph) in f32 rounded only at the results. A target outside [0, C) that
+is not ignored reads class 0 or C-1."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 from descend.dialects.te.builder import compute
@@ -23,6 +26,9 @@ def sub_name(op, suffix: str, index: int = 0):
     """A name for an intermediate compute of `op`'s result `index`: `loss.sum`."""
     base = name_of(op, index)
     return f"{base}.{suffix}" if base else None
+
+# Most classes an f16 softmax over a non-innermost axis sums as a chain of rounded additions.
+SEQUENTIAL_F16_SUM_LIMIT = 256
 
 
 def work_type(element):
@@ -43,24 +49,23 @@ def loss(kb, op, log_prob, target, weight, weigh_unweighted: bool):
     ignore_index = a.ignore_index
     has_weight = weight is not None
 
-    def picked(b, i, reads):
-        """(ignored or None, the class index) at position i."""
+    def target_at(b, i, reads):
+        """(ignored, or None without ignore_index; the class index) at position i."""
         t = reads[1][tuple(i)]
         ignored = b.eq(t, ignore_index) if ignore_index is not None else None
         return ignored, b.cast(b.clamp(t, 0, classes - 1), index)
 
-    def weight_of(b, i, reads):
-        ignored, c = picked(b, i, reads)
+    def weight_of(b, ignored, c, reads):
         w = convert(b, reads[2][c], work) if has_weight else b.const(1.0, work)
         return w if ignored is None else b.select(ignored, b.const(0.0, work), w)
 
     def position(b, i, r, reads):
-        ignored, c = picked(b, i, reads)
+        ignored, c = target_at(b, i, reads)
         value = b.neg(convert(b, reads[0][(i[0], c, *i[1:])], work))
         if ignored is not None:
             value = b.select(ignored, b.const(0.0, work), value)
         if has_weight:   # unit weights leave the value as it is
-            value = b.mul(weight_of(b, i, reads), value)
+            value = b.mul(weight_of(b, ignored, c, reads), value)
         return value
 
     operands = [log_prob, target] + ([weight] if has_weight else [])
@@ -78,7 +83,8 @@ def loss(kb, op, log_prob, target, weight, weigh_unweighted: bool):
         inputs = [total]
     elif has_weight or weigh_unweighted:
         # sum(loss) / sum(weights), each sum rounded to the element type first (f16)
-        weights = compute(kb, shape, work, operands, lambda b, i, r, reads: weight_of(b, i, reads),
+        weights = compute(kb, shape, work, operands,
+                          lambda b, i, r, reads: weight_of(b, *target_at(b, i, reads), reads),
                           name=sub_name(op, "weight"))
         inputs = [total, total_of(weights, "sum1")]
         rounded = f16 if element == f16 else accumulate
@@ -120,8 +126,16 @@ def softmax_cross_entropy(kb, op, inputs):
 
     def exp_sum(b, i, r, reads):
         return shifted_exp(b, along_classes(b, i, r, reads), reads[1][tuple(i)])
-    total = compute(kb, kept, work, [scores, peak], exp_sum, reduce=(shape[1],), combiner="sum",
-                    name=sub_name(op, "sum", 1))
+    if element == f16 and math.prod(shape[2:]) > 1 and shape[1] <= SEQUENTIAL_F16_SUM_LIMIT:
+        # numpy sums a half axis that is not innermost one class after another, rounding
+        # each partial sum to f16 (innermost, it accumulates in float): a chain of f16 adds
+        def chain(b, i, r, reads):
+            terms = [shifted_exp(b, reads[0][(i[0], c, *i[2:])], reads[1][tuple(i)]) for c in range(shape[1])]
+            return functools.reduce(b.add, terms)
+        total = compute(kb, kept, work, [scores, peak], chain, name=sub_name(op, "sum", 1))
+    else:
+        total = compute(kb, kept, work, [scores, peak], exp_sum, reduce=(shape[1],), combiner="sum",
+                        name=sub_name(op, "sum", 1))
 
     def log_softmax(to):
         def body(b, i, r, reads):

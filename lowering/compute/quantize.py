@@ -82,14 +82,24 @@ def sub_name(op, suffix: str, index: int = 0):
 
 # ---- quantize / dequantize --------------------------------------------------------------------
 
-def param_read(b, reader, index, axis: int, block_size: int):
-    """A scale or zero point for x's element at `index`: one element, per axis, or blocked
-    (index // block_size along axis), as the graph's _expand."""
-    if all(d == 1 for d in reader.shape):
-        return scalar_read(reader)
+def param_index(b, shape, index, axis: int, block_size: int) -> tuple:
+    """Where a scale or zero point of `shape` holds x's element at `index`: one element,
+    per axis, or blocked (index // block_size along axis), as the graph's _expand. The
+    scale and the zero point share a shape, so one index serves both."""
+    if all(d == 1 for d in shape):
+        return (0,) * len(shape)
     if not block_size:
-        return reader[index[axis]]
-    return reader[tuple(b.floordiv(x, block_size) if k == axis else x for k, x in enumerate(index))]
+        return (index[axis],)
+    return tuple(b.floordiv(x, block_size) if k == axis else x for k, x in enumerate(index))
+
+
+def param_reads(b, readers, index, axis: int, block_size: int) -> list:
+    """The scale (and zero point) for x's element at `index`, indexed once per shape."""
+    at: dict = {}
+    for reader in readers:
+        if reader.shape not in at:
+            at[reader.shape] = param_index(b, reader.shape, index, axis, block_size)
+    return [reader[at[reader.shape]] for reader in readers]
 
 
 @lowers("graph.quantize_linear")
@@ -106,11 +116,11 @@ def quantize_linear(kb, op, inputs):
     zero_unsigned = len(inputs) > 2 and is_unsigned(op.operands[2])
 
     def body(b, i, r, reads):
-        x, scale = reads[0][tuple(i)], param_read(b, reads[1], i, axis, a.block_size)
-        q = b.math("roundeven", b.div(convert(b, x, wide), convert(b, scale, wide)))
+        scale, *zero = param_reads(b, reads[1:], i, axis, a.block_size)
+        q = b.math("roundeven", b.div(convert(b, reads[0][tuple(i)], wide), convert(b, scale, wide)))
         q = convert(b, q, f64)
-        if len(reads) > 2:
-            q = b.add(q, convert(b, param_read(b, reads[2], i, axis, a.block_size), f64, zero_unsigned))
+        if zero:
+            q = b.add(q, convert(b, zero[0], f64, zero_unsigned))
         return saturate(b, q, to)
     out = out_type(op)
     return [compute(kb, out.shape, out.element_type, inputs, body, name=name_of(op))]
@@ -130,11 +140,10 @@ def dequantize_linear(kb, op, inputs):
     axis = a.axis % rank if rank else 0
 
     def body(b, i, r, reads):
+        scale, *zero = param_reads(b, reads[1:], i, axis, a.block_size)
         v = convert(b, reads[0][tuple(i)], f32, unsigned)
-        if shifted:
-            zero = param_read(b, reads[2], i, axis, a.block_size)
-            v = b.sub(convert(b, v, difference), convert(b, zero, difference, unsigned))
-        scale = param_read(b, reads[1], i, axis, a.block_size)
+        if zero:
+            v = b.sub(convert(b, v, difference), convert(b, zero[0], difference, unsigned))
         return convert(b, b.mul(convert(b, v, product), convert(b, scale, product)), out.element_type)
     return [compute(kb, out.shape, out.element_type, inputs[:3] if shifted else inputs[:2], body,
                     name=name_of(op))]
