@@ -27,6 +27,7 @@ def sub_name(op, suffix: str, index: int = 0):
     base = name_of(op, index)
     return f"{base}.{suffix}" if base else None
 
+
 # Most classes an f16 softmax over a non-innermost axis sums as a chain of rounded additions.
 SEQUENTIAL_F16_SUM_LIMIT = 256
 
@@ -47,32 +48,32 @@ def loss(kb, op, log_prob, target, weight, weigh_unweighted: bool):
     shape = tuple(target.type.shape)
     classes = log_prob.type.shape[1]
     ignore_index = a.ignore_index
-    has_weight = weight is not None
 
-    def target_at(b, i, reads):
+    def target_at(b, i, targets):
         """(ignored, or None without ignore_index; the class index) at position i."""
-        t = reads[1][tuple(i)]
+        t = targets[tuple(i)]
         ignored = b.eq(t, ignore_index) if ignore_index is not None else None
         return ignored, b.cast(b.clamp(t, 0, classes - 1), index)
 
-    def weight_of(b, ignored, c, reads):
-        w = convert(b, reads[2][c], work) if has_weight else b.const(1.0, work)
+    def weight_of(b, ignored, c, weights):
+        w = convert(b, weights[0][c], work) if weights else b.const(1.0, work)
         return w if ignored is None else b.select(ignored, b.const(0.0, work), w)
 
     def position(b, i, r, reads):
-        ignored, c = target_at(b, i, reads)
-        value = b.neg(convert(b, reads[0][(i[0], c, *i[1:])], work))
+        scores, targets, *weights = reads
+        ignored, c = target_at(b, i, targets)
+        value = b.neg(convert(b, scores[(i[0], c, *i[1:])], work))
         if ignored is not None:
             value = b.select(ignored, b.const(0.0, work), value)
-        if has_weight:   # unit weights leave the value as it is
-            value = b.mul(weight_of(b, ignored, c, reads), value)
+        if weights:   # unit weights leave the value as it is
+            value = b.mul(weight_of(b, ignored, c, weights), value)
         return value
 
-    operands = [log_prob, target] + ([weight] if has_weight else [])
+    weights = [weight] if weight is not None else []
     if a.reduction == "none":
-        return compute(kb, shape, element, operands,
+        return compute(kb, shape, element, [log_prob, target, *weights],
                        lambda b, i, r, reads: convert(b, position(b, i, r, reads), element), name=name_of(op))
-    per_position = compute(kb, shape, work, operands, position, name=sub_name(op, "map"))
+    per_position = compute(kb, shape, work, [log_prob, target, *weights], position, name=sub_name(op, "map"))
 
     def total_of(value, suffix):
         return compute(kb, (), accumulate, [value], lambda b, i, r, reads: convert(b, reads[0][tuple(r)], accumulate),
@@ -81,12 +82,12 @@ def loss(kb, op, log_prob, target, weight, weigh_unweighted: bool):
     if a.reduction == "sum":
         final = lambda b, reads: reads[0][()]      # noqa: E731
         inputs = [total]
-    elif has_weight or weigh_unweighted:
+    elif weights or weigh_unweighted:
         # sum(loss) / sum(weights), each sum rounded to the element type first (f16)
-        weights = compute(kb, shape, work, operands,
-                          lambda b, i, r, reads: weight_of(b, *target_at(b, i, reads), reads),
-                          name=sub_name(op, "weight"))
-        inputs = [total, total_of(weights, "sum1")]
+        used = compute(kb, shape, work, [target, *weights],
+                       lambda b, i, r, reads: weight_of(b, *target_at(b, i, reads[0]), reads[1:]),
+                       name=sub_name(op, "weight"))
+        inputs = [total, total_of(used, "sum1")]
         rounded = f16 if element == f16 else accumulate
 
         def final(b, reads):

@@ -69,7 +69,7 @@ func.func @conv_integer(%x: tensor<1x2x4xui8>, %w: tensor<3x2x3xui8>, %xz: tenso
 // CHECK-NEXT:      %[[WL:.+]] = arith.mulf %[[WI]], %[[L]] : f32
 // CHECK-NEXT:      te.yield %[[WL]] : f32
 // CHECK:         %[[TOTAL:.+]] = te.compute(%[[LOSS]]) {combiner = "sum", reduce = array<i64: 3>} : (tensor<3xf32>) -> tensor<f32> {
-// CHECK:         %[[WEIGHTS:.+]] = te.compute(%arg0, %arg1, %arg2) : (tensor<3x4xf32>, tensor<3xi64>, tensor<4xf32>) -> tensor<3xf32> {
+// CHECK:         %[[WEIGHTS:.+]] = te.compute(%arg1, %arg2) : (tensor<3xi64>, tensor<4xf32>) -> tensor<3xf32> {
 // CHECK:         %[[WSUM:.+]] = te.compute(%[[WEIGHTS]]) {combiner = "sum", reduce = array<i64: 3>} : (tensor<3xf32>) -> tensor<f32> {
 // CHECK:         te.compute(%[[TOTAL]], %[[WSUM]]) : (tensor<f32>, tensor<f32>) -> tensor<f32> {
 // CHECK-NEXT:      %[[A:.+]] = te.read %[[TOTAL]][] : tensor<f32>
