@@ -131,6 +131,8 @@ def _as_dtype(array: np.ndarray, spec) -> np.ndarray:
 
 
 def _spec(name: str, shape, dtype: str):
+    from descend.runtime.library import _dtype
+    dtype = _dtype(dtype)
     try:
         from .driver import TensorSpec
     except ImportError:  # the driver is optional here: the runtime's TensorInfo says the same

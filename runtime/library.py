@@ -66,7 +66,7 @@ class Library:
             rank = getattr(self.lib, f"descend_{kind}_rank")(i)
             shape_ptr = getattr(self.lib, f"descend_{kind}_shape")(i)
             shape = [int(shape_ptr[d]) for d in range(rank)]
-            dtype = np.dtype(getattr(self.lib, f"descend_{kind}_dtype")(i).decode())
+            dtype = _dtype(getattr(self.lib, f"descend_{kind}_dtype")(i).decode())
             infos.append(TensorInfo(name, shape, dtype))
         return infos
 
@@ -161,6 +161,14 @@ _API = {
     "descend_output_shape": (ctypes.POINTER(ctypes.c_int64), [_I32]),
     "descend_output_dtype": (ctypes.c_char_p, [_I32]),
 }
+
+
+def _dtype(name: str) -> np.dtype:
+    """numpy's dtype by name; bfloat16 is ml_dtypes' (imported only for models that use it)."""
+    if name == "bfloat16":
+        import ml_dtypes
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
 
 
 def load(path) -> Library:

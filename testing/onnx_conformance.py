@@ -21,6 +21,10 @@ import numpy as np
 
 PASSED, FAILED, UNSUPPORTED = "passed", "failed", "unsupported"
 
+# How a lowering says it does not handle something (a refusal, counted as unsupported);
+# any other diagnostic from a lowering is a failure to fix.
+REFUSALS = ("failed to legalize", "cannot be lowered", "no lowering for")
+
 
 @dataclass
 class Outcome:
@@ -100,7 +104,7 @@ def run_case(case, backend) -> Outcome:
         outcome.message = _first_problem(exc)
     except DiagnosticError as exc:
         text = exc.render()
-        if "failed to legalize" in text:
+        if any(refusal in text for refusal in REFUSALS):
             # a stage backend met an op its lowering does not handle yet: refused, not wrong
             outcome.status = UNSUPPORTED
             outcome.message = "lowering: " + exc.message

@@ -205,7 +205,7 @@ class BitcastOp(_Cast):
         out = dtype_of(result_type)
         if x.dtype == np.bool_ or out == np.bool_:
             return x.astype(out)
-        return np.ascontiguousarray(x).view(out)
+        return np.ascontiguousarray(x).view(out).reshape(np.shape(x))  # rank 0 stays rank 0
 
 
 CASTS = [ExtSIOp, ExtUIOp, TruncIOp, SIToFPOp, UIToFPOp, FPToSIOp, FPToUIOp, ExtFOp, TruncFOp,

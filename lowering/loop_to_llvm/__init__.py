@@ -29,9 +29,26 @@ from .core import LOWERINGS, FunctionLowering, ModuleLowering, convert_type
 from .entry import ENTRY, add_entry, io_specs
 
 
+def _refuse_storage_types(module: Operation) -> None:
+    """8-, 6- and 4-bit floats and 2/4-bit integers have interpreter semantics (one byte per
+    element) but no LLVM type here yet: refuse them where they appear, before lowering
+    anything, so a model using them is unsupported rather than miscompiled."""
+    from descend.ir import FloatType, IntegerType, MemRefType, ShapedType
+    for op in module.walk():
+        for value in (*op.results, *(a for r in op.regions for b in r.blocks for a in b.args)):
+            t = value.type
+            e = t.element_type if isinstance(t, ShapedType) else t
+            narrow = (isinstance(e, FloatType) and e.name not in ("f16", "bf16", "f32", "f64")) or \
+                     (isinstance(e, IntegerType) and e.width in (2, 4))
+            if narrow:
+                raise error(op.location, f"lower-loop-to-llvm: element type {e} cannot be lowered "
+                                         f"(no LLVM storage for it yet) in {t}")
+
+
 def lower_loop_to_llvm(module: Operation, entry: bool = True, default_threads: int = 1) -> None:
     """Lower `module` in place (see the module docstring). With `entry`, a module holding a
     `func.func @main` also gets descend_run and the runtime API."""
+    _refuse_storage_types(module)
     ml = ModuleLowering(module)
     block = module.regions[0].blocks[0]
     old_ops = list(block.ops)

@@ -53,7 +53,11 @@ def io_specs(func) -> tuple[list, list]:
     out_names = out_names or [f"output{k}" for k in range(len(args) - n_in)]
 
     def spec(name, t):
-        return (str(name), [int(d) for d in t.shape], np.dtype(numpy_dtype(t.element_type)).name)
+        # bf16 buffers hold 2-byte bfloat in native code (ml_dtypes' bfloat16), not the f32
+        # the interpreter stores it as
+        e = t.element_type
+        dtype = "bfloat16" if getattr(e, "name", None) == "bf16" else np.dtype(numpy_dtype(e)).name
+        return (str(name), [int(d) for d in t.shape], dtype)
     return ([spec(n, t) for n, t in zip(in_names, args[:n_in])],
             [spec(n, t) for n, t in zip(out_names, args[n_in:])])
 
