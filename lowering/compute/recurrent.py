@@ -30,6 +30,11 @@ def _attrs(op) -> Attrs:
     return Attrs(type(op), op.properties)
 
 
+def _offset(b, i, n: int):
+    """i + n on indices, i itself when n is 0."""
+    return b.index_add(i, n) if n else i
+
+
 def _work_type(element):
     """Where the reference computes: f32 for f16 (and bf16, which the graph holds as f32)."""
     return f32 if element in (f16, bf16) else element
@@ -110,7 +115,7 @@ class _Unrolled:
     def pre(self, b, reads, step: int, d, bt, gate: int, g, recurrence):
         """((x W^T + Wb) + recurrence) + Rb for row g of gate `gate`."""
         projected, bias = reads[0], reads[1]
-        row = b.index_add(g, gate * self.hidden)
+        row = _offset(b, g, gate * self.hidden)
         gx = b.add(projected[step, d, bt, row], self.load(b, bias, [d, row]))
         rb = self.load(b, bias, [d, b.index_add(row, self.gates * self.hidden)])
         return b.add(b.add(gx, recurrence), rb)
@@ -137,7 +142,7 @@ class _Unrolled:
         def body(b, i, r, reads):
             t, d, bt, g = i
             x, w, lengths = reads
-            at = self.time(b, t, d, self.length(b, lengths, bt))
+            at = t if self.a.direction == "forward" else self.time(b, t, d, self.length(b, lengths, bt))
             return b.mul(self.load(b, x, [at, bt, r[0]]), self.load(b, w, [d, g, r[0]]))
         shape = (self.seq, self.dirs, self.batch, self.gates * self.hidden)
         return compute(self.kb, shape, self.work, [self.x, self.w, self.lengths], body,
@@ -148,7 +153,7 @@ class _Unrolled:
         def body(b, i, r, reads):
             d, bt, g = i
             return b.mul(self.load(b, reads[0], [d, bt, r[0]]),
-                         self.load(b, reads[1], [d, b.index_add(g, first_row), r[0]]))
+                         self.load(b, reads[1], [d, _offset(b, g, first_row), r[0]]))
         return compute(self.kb, (self.dirs, self.batch, rows), self.work, [state, self.r], body,
                        reduce=[self.hidden], combiner="sum", name=self.name(f"{suffix}{step}"))
 
@@ -255,7 +260,7 @@ def lstm(kb, op, inputs):
             recurrent, c_prev, p = reads[3], u.load(b, reads[4], [d, bt, g]), reads[5]
 
             def gate(k, extra=None, fn=0):
-                return u.gate(b, reads, step, d, bt, k, g, recurrent[d, bt, b.index_add(g, k * hid)],
+                return u.gate(b, reads, step, d, bt, k, g, recurrent[d, bt, _offset(b, g, k * hid)],
                               k=fn, extra=extra)
             i = gate(0, b.mul(u.load(b, p, [d, g]), c_prev))
             if u.a.input_forget:
