@@ -114,31 +114,35 @@ def support_matrix() -> dict:
 def run_ops(args) -> int:
     from descend.cli import EXIT_OK
     from . import CONVERTERS
-    measured = support_matrix()
-    per_op = measured.get("ops", {})
-    names = sorted({op for (domain, op) in CONVERTERS if domain == ""} | set(per_op))
+    measured = support_matrix().get("backends", {})
+    columns = [b for b in ("interpreter", "default") if b in measured]
+    labels = {"interpreter": "interpreter", "default": "compiled"}
+    names = sorted({op for (domain, op) in CONVERTERS if domain == ""} |
+                   {op for b in columns for op in measured[b]["ops"]})
     if args.json:
-        json.dump({"ops": {n: {"converter": ("", n) in CONVERTERS, **per_op.get(n, {})} for n in names},
-                   "totals": measured.get("totals", {})}, sys.stdout, indent=1)
+        json.dump({"ops": {n: {"converter": ("", n) in CONVERTERS,
+                               **{labels[b]: measured[b]["ops"].get(n, {}) for b in columns}} for n in names},
+                   "totals": {labels[b]: measured[b]["totals"] for b in columns}}, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return EXIT_OK
-    rows = []
+    header = f"{'op':<34} {'converter':>9}" + "".join(f" {labels[b] + ' passed':>18}" for b in columns)
+    print(header)
     for name in names:
-        counts = per_op.get(name, {})
-        total = sum(counts.get(k, 0) for k in ("passed", "failed", "unsupported"))
         supported = ("", name) in CONVERTERS
         if args.supported and not supported:
             continue
-        rows.append((name, "yes" if supported else "no", counts.get("passed", 0), total))
-    print(f"{'op':<34} {'converter':>9} {'node tests passed':>18}")
-    for name, supported, passed, total in rows:
-        tests = f"{passed}/{total}" if total else "-"
-        print(f"{name:<34} {supported:>9} {tests:>18}")
-    totals = measured.get("totals")
-    if totals:
-        print(f"\n{totals['passed']}/{totals['total']} ONNX node tests pass "
-              f"({100 * totals['passed'] / max(totals['total'], 1):.1f}%); "
-              f"measured by bench/onnx_conformance.py with onnx {measured.get('onnx', '?')}")
+        cells = ""
+        for b in columns:
+            counts = measured[b]["ops"].get(name, {})
+            total = sum(counts.get(k, 0) for k in ("passed", "failed", "unsupported"))
+            cells += f" {(str(counts.get('passed', 0)) + '/' + str(total)) if total else '-':>18}"
+        print(f"{name:<34} {'yes' if supported else 'no':>9}{cells}")
+    for b in columns:
+        t = measured[b]["totals"]
+        print(f"{labels[b]}: {t['passed']}/{t['total']} ONNX node tests pass "
+              f"({100 * t['passed'] / max(t['total'], 1):.1f}%)")
+    if columns:
+        print("measured by bench/onnx_conformance.py --write (docs/onnx-support.md)")
     return EXIT_OK
 
 

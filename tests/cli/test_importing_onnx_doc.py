@@ -72,3 +72,4 @@ def test_ops_table_header_as_documented(models):
     for line in shown[1:]:
         name = line.split()[0]
         assert any(re.match(rf"{name}\s+yes\s", printed) for printed in done.stdout.splitlines())
+        assert line in done.stdout.splitlines()  # the recorded counts, as the doc shows them
