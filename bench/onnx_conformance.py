@@ -124,6 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--write", action="store_true",
                     help="update frontends/onnx/support.json and docs/onnx-support.md")
     ap.add_argument("--show", type=int, default=200, help="failures to list")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="don't run: summarise (and --write) the outcomes a run saved with --json")
     args = ap.parse_args(argv)
 
     import onnx
@@ -131,16 +133,21 @@ def main(argv=None) -> int:
     from descend.testing.onnx_conformance import node_cases
     names = sorted(n for n in node_cases() if re.search(args.filter, n))
     start = time.perf_counter()
-    context = multiprocessing.get_context("fork")
     results = []
-    with context.Pool(args.jobs, initializer=_worker_init, initargs=(BACKENDS[args.backend], args.timeout),
-                      maxtasksperchild=100) as pool:
-        for i, result in enumerate(pool.imap_unordered(_run_one, names, chunksize=4), 1):
-            results.append(result)
-            if sys.stderr.isatty():
-                print(f"\r{i}/{len(names)} {result['name'][:60]:<60}", end="", file=sys.stderr)
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        results = [r for r in saved["results"] if r["name"] in set(names)]
+        args.backend = saved["summary"].get("backend", args.backend)
+    else:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(args.jobs, initializer=_worker_init, initargs=(BACKENDS[args.backend], args.timeout),
+                          maxtasksperchild=100) as pool:
+            for i, result in enumerate(pool.imap_unordered(_run_one, names, chunksize=4), 1):
+                results.append(result)
+                if sys.stderr.isatty():
+                    print(f"\r{i}/{len(names)} {result['name'][:60]:<60}", end="", file=sys.stderr)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
     results.sort(key=lambda r: r["name"])
     claimed = {op for (domain, op) in CONVERTERS if domain == ""}
     summary = summarize(results, claimed)
