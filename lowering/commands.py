@@ -201,7 +201,7 @@ def run_run(args) -> int:
     if args.check:
         if not is_onnx:
             raise UserError("--check compares with onnxruntime and needs the .onnx model as input")
-        session = _onnxruntime_session(path, args.threads or 1)
+        session = _onnxruntime_session(path, args.threads or os.cpu_count() or 1)
         expected = session.run(None, {s.name: x for s, x in zip(specs[0], inputs)})
         failed = not _compare(names, outputs, expected, args.rtol, args.atol)
     if args.repeat:
@@ -328,7 +328,8 @@ def add_run_parser(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     add_compile_arguments(parser)
     parser.add_argument("--interpret", action="store_true", help="run the reference interpreter, not compiled code")
-    parser.add_argument("--threads", type=int, help="threads of parallel loops (and of onnxruntime with --check)")
+    parser.add_argument("--threads", type=int,
+                        help="threads of parallel loops and of onnxruntime with --check (default: every core)")
     parser.add_argument("--check", action="store_true", help="compare the outputs with onnxruntime's (exit 1 on mismatch)")
     parser.add_argument("--rtol", type=float, help="relative tolerance of --check (default per dtype)")
     parser.add_argument("--atol", type=float, help="absolute tolerance of --check (default per dtype)")

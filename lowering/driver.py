@@ -177,7 +177,8 @@ def lower(model, opt_level: int = 3, stop_after: str = "llvm", input_shapes=None
 
 def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, opset=None,
             threads: int | None = None, instruments: Sequence[Any] = ()) -> CompiledModel:
-    """Import (if needed), optimise, lower and compile `model` for `target`."""
+    """Import (if needed), optimise, lower and compile `model` for `target`. Parallel loops
+    use `threads` threads (default: every core; `set_num_threads` changes it later)."""
     from .codegen import Target
     from .native import compile_loop_module
     start = time.perf_counter()
@@ -185,6 +186,6 @@ def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, 
     target = target if isinstance(target, Target) else Target.parse(target)
     native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments)
     compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target)
-    if threads is not None:
-        compiled.set_num_threads(threads)
+    # every core by default, as onnxruntime does; threads=1 for a single-threaded model
+    compiled.set_num_threads(threads if threads is not None else (os.cpu_count() or 1))
     return compiled
