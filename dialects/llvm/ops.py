@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import (Commutative, CustomDirective, DenseArrayAttr, IntegerAttr, Operation, Pure,
+from ...ir import (CustomDirective, DenseArrayAttr, IntegerAttr, Operation, Pure,
                    SameOperandsAndResultType, Type, VectorType, attribute, i1, i32, i64, operand,
                    result, var_operand)
 from ...ir.constraints import Predicate
+from .. import arith as _arith  # underscored: `from .ops import *` must not re-export arith
 from ..arith import undefined
 from ..arith.attrs import CMPF_PREDICATES, CMPI_PREDICATES
 from ..numeric import dtype_of, signed, unsigned, width_of
@@ -36,7 +37,7 @@ class _FastMath:
         return self.fastmathFlags
 
 
-# ---- integer arithmetic --------------------------------------------------------------------
+# ---- integer and float arithmetic ---------------------------------------------------------
 
 class _IntBinary(Operation):
     lhs = operand(IntLike)
@@ -52,169 +53,6 @@ class _IntBinaryOverflow(_IntBinary):
     assembly = "$lhs `,` $rhs custom<Overflow>($overflowFlags) attr-dict `:` type($res)"
 
 
-def _trunc_div(a, b):
-    q = a // b
-    return q + (((a % b) != 0) & ((a < 0) != (b < 0))).astype(q.dtype)
-
-
-def _shift_width(a) -> int:
-    a = np.asarray(a)
-    return 1 if a.dtype == np.bool_ else a.dtype.itemsize * 8
-
-
-class AddOp(_IntBinaryOverflow):
-    """Integer addition modulo 2^width (LLVM `add`)."""
-
-    name = "llvm.add"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-    undefined_behavior = undefined.overflow(lambda a, b: a + b)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) + unsigned(rhs)
-
-
-class SubOp(_IntBinaryOverflow):
-    """Integer subtraction modulo 2^width (LLVM `sub`)."""
-
-    name = "llvm.sub"
-    undefined_behavior = undefined.overflow(lambda a, b: a - b)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) - unsigned(rhs)
-
-
-class MulOp(_IntBinaryOverflow):
-    """Integer multiplication keeping the low `width` bits (LLVM `mul`)."""
-
-    name = "llvm.mul"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-    undefined_behavior = undefined.overflow(lambda a, b: a * b)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) * unsigned(rhs)
-
-
-class SDivOp(_IntBinary):
-    """Signed division rounding toward zero; a zero divisor is undefined (LLVM `sdiv`)."""
-
-    name = "llvm.sdiv"
-    undefined_behavior = undefined.division(signed_division=True)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return _trunc_div(signed(lhs), signed(rhs))
-
-
-class UDivOp(_IntBinary):
-    """Unsigned division; a zero divisor is undefined (LLVM `udiv`)."""
-
-    name = "llvm.udiv"
-    undefined_behavior = undefined.division(signed_division=False)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) // unsigned(rhs)
-
-
-class SRemOp(_IntBinary):
-    """Signed remainder with the sign of the dividend (LLVM `srem`)."""
-
-    name = "llvm.srem"
-    undefined_behavior = undefined.division(signed_division=True)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return np.fmod(signed(lhs), signed(rhs))
-
-
-class URemOp(_IntBinary):
-    """Unsigned remainder (LLVM `urem`)."""
-
-    name = "llvm.urem"
-    undefined_behavior = undefined.division(signed_division=False)
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) % unsigned(rhs)
-
-
-class AndOp(_IntBinary):
-    """Bitwise and (LLVM `and`)."""
-
-    name = "llvm.and"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) & unsigned(rhs)
-
-
-class OrOp(_IntBinary):
-    """Bitwise or (LLVM `or`)."""
-
-    name = "llvm.or"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) | unsigned(rhs)
-
-
-class XOrOp(_IntBinary):
-    """Bitwise exclusive or (LLVM `xor`)."""
-
-    name = "llvm.xor"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return unsigned(lhs) ^ unsigned(rhs)
-
-
-class ShlOp(_IntBinaryOverflow):
-    """Shift left; a shift of at least the bit width is poison (LLVM `shl`)."""
-
-    name = "llvm.shl"
-    undefined_behavior = undefined.shift_left
-
-    @staticmethod
-    def reference(lhs, rhs):
-        a, b = unsigned(lhs), unsigned(rhs)
-        width = _shift_width(lhs)
-        return np.where(b >= width, 0, a << (b % width)).astype(a.dtype)
-
-
-class LShrOp(_IntBinary):
-    """Logical shift right, zeros shifted in; too wide a shift is poison (LLVM `lshr`)."""
-
-    name = "llvm.lshr"
-    undefined_behavior = undefined.shift_right
-
-    @staticmethod
-    def reference(lhs, rhs):
-        a, b = unsigned(lhs), unsigned(rhs)
-        width = _shift_width(lhs)
-        return np.where(b >= width, 0, a >> (b % width)).astype(a.dtype)
-
-
-class AShrOp(_IntBinary):
-    """Arithmetic shift right, the sign bit replicated; too wide a shift is poison (LLVM `ashr`)."""
-
-    name = "llvm.ashr"
-    undefined_behavior = undefined.shift_right
-
-    @staticmethod
-    def reference(lhs, rhs):
-        a, b = signed(lhs), unsigned(rhs)
-        width = _shift_width(lhs)
-        return np.where(b >= width, 0, a >> (b % width).astype(a.dtype)).astype(a.dtype)
-
-
-# ---- float arithmetic ----------------------------------------------------------------------
-
 class _FloatBinary(_FastMath, Operation):
     lhs = operand(FloatLike)
     rhs = operand(FloatLike)
@@ -225,56 +63,52 @@ class _FloatBinary(_FastMath, Operation):
     undefined_behavior = undefined.fastmath
 
 
-class FAddOp(_FloatBinary):
-    """IEEE addition (LLVM `fadd`)."""
-
-    name = "llvm.fadd"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return np.add(lhs, rhs)
-
-
-class FSubOp(_FloatBinary):
-    """IEEE subtraction (LLVM `fsub`)."""
-
-    name = "llvm.fsub"
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return np.subtract(lhs, rhs)
+def _as_arith(base: type, class_name: str, mnemonic: str, semantics: type, doc: str) -> type:
+    """An llvm op declared by `base` (LLVM's operand types and syntax) with the meaning of
+    the arith op `semantics`: its reference, its undefined behaviour and its traits (whether
+    it commutes). One definition of each instruction's semantics serves both dialects."""
+    body = {"name": f"llvm.{mnemonic}", "__doc__": doc, "__module__": __name__,
+            "traits": semantics.traits, "reference": staticmethod(semantics.reference)}
+    ub = getattr(semantics, "undefined_behavior", None)
+    if ub is not None:
+        body["undefined_behavior"] = ub
+    return type(class_name, (base,), body)
 
 
-class FMulOp(_FloatBinary):
-    """IEEE multiplication (LLVM `fmul`)."""
+_ARITHMETIC = [  # (class, base, LLVM instruction, arith op with the same semantics, doc)
+    ("AddOp", _IntBinaryOverflow, "add", _arith.AddIOp,
+     "Integer addition modulo 2^width (LLVM `add`)."),
+    ("SubOp", _IntBinaryOverflow, "sub", _arith.SubIOp,
+     "Integer subtraction modulo 2^width (LLVM `sub`)."),
+    ("MulOp", _IntBinaryOverflow, "mul", _arith.MulIOp,
+     "Integer multiplication keeping the low `width` bits (LLVM `mul`)."),
+    ("SDivOp", _IntBinary, "sdiv", _arith.DivSIOp,
+     "Signed division rounding toward zero; a zero divisor is undefined (LLVM `sdiv`)."),
+    ("UDivOp", _IntBinary, "udiv", _arith.DivUIOp,
+     "Unsigned division; a zero divisor is undefined (LLVM `udiv`)."),
+    ("SRemOp", _IntBinary, "srem", _arith.RemSIOp,
+     "Signed remainder with the sign of the dividend (LLVM `srem`)."),
+    ("URemOp", _IntBinary, "urem", _arith.RemUIOp, "Unsigned remainder (LLVM `urem`)."),
+    ("AndOp", _IntBinary, "and", _arith.AndIOp, "Bitwise and (LLVM `and`)."),
+    ("OrOp", _IntBinary, "or", _arith.OrIOp, "Bitwise or (LLVM `or`)."),
+    ("XOrOp", _IntBinary, "xor", _arith.XOrIOp, "Bitwise exclusive or (LLVM `xor`)."),
+    ("ShlOp", _IntBinaryOverflow, "shl", _arith.ShLIOp,
+     "Shift left; a shift of at least the bit width is poison (LLVM `shl`)."),
+    ("LShrOp", _IntBinary, "lshr", _arith.ShRUIOp,
+     "Logical shift right, zeros shifted in; too wide a shift is poison (LLVM `lshr`)."),
+    ("AShrOp", _IntBinary, "ashr", _arith.ShRSIOp,
+     "Arithmetic shift right, the sign bit replicated; too wide a shift is poison (LLVM `ashr`)."),
+    ("FAddOp", _FloatBinary, "fadd", _arith.AddFOp, "IEEE addition (LLVM `fadd`)."),
+    ("FSubOp", _FloatBinary, "fsub", _arith.SubFOp, "IEEE subtraction (LLVM `fsub`)."),
+    ("FMulOp", _FloatBinary, "fmul", _arith.MulFOp, "IEEE multiplication (LLVM `fmul`)."),
+    ("FDivOp", _FloatBinary, "fdiv", _arith.DivFOp, "IEEE division (LLVM `fdiv`)."),
+    ("FRemOp", _FloatBinary, "frem", _arith.RemFOp,
+     "Remainder with the sign of the dividend, C's fmod (LLVM `frem`)."),
+]
 
-    name = "llvm.fmul"
-    traits = (Pure(), SameOperandsAndResultType(), Commutative())
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return np.multiply(lhs, rhs)
-
-
-class FDivOp(_FloatBinary):
-    """IEEE division (LLVM `fdiv`)."""
-
-    name = "llvm.fdiv"
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return np.divide(lhs, rhs)
-
-
-class FRemOp(_FloatBinary):
-    """Remainder with the sign of the dividend, C's fmod (LLVM `frem`)."""
-
-    name = "llvm.frem"
-
-    @staticmethod
-    def reference(lhs, rhs):
-        return np.fmod(lhs, rhs)
+for _name, _base, _mnemonic, _semantics, _doc in _ARITHMETIC:
+    globals()[_name] = _as_arith(_base, _name, _mnemonic, _semantics, _doc)
+del _base, _semantics  # the dialect collects every Operation class in this module
 
 
 class FNegOp(_FastMath, Operation):
@@ -356,11 +190,7 @@ class ICmpOp(_Compare):
     rhs = operand(IntOrPtrLike)
     custom_directives = {"Predicate": PredicateString(CMPI_PREDICATES)}
     assembly = "custom<Predicate>($predicate) $lhs `,` $rhs attr-dict `:` type($lhs)"
-
-    @staticmethod
-    def reference(lhs, rhs, predicate=0):
-        from ..arith import CmpIOp
-        return CmpIOp.reference(lhs, rhs, predicate=predicate)
+    reference = staticmethod(_arith.CmpIOp.reference)
 
 
 class FCmpOp(_FastMath, _Compare):
@@ -375,11 +205,7 @@ class FCmpOp(_FastMath, _Compare):
     custom_directives = {"Predicate": PredicateString(FCMP_NAMES)}
     assembly = "custom<Predicate>($predicate) $lhs `,` $rhs attr-dict `:` type($lhs)"
     undefined_behavior = undefined.fastmath
-
-    @staticmethod
-    def reference(lhs, rhs, predicate=0):
-        from ..arith import CmpFOp
-        return CmpFOp.reference(lhs, rhs, predicate=predicate)
+    reference = staticmethod(_arith.CmpFOp.reference)
 
 
 class SelectOp(_FastMath, Operation):
