@@ -8,7 +8,9 @@ BackendTest does. A case ends as one of
 - unsupported: descend refused it at import, naming the op and what is missing;
 - failed: a wrong answer, a crash, or a timeout — what must never happen.
 
-Used by bench/onnx_conformance.py (the whole run, by hand) and by the fast subset in CI."""
+Used by bench/onnx_conformance.py (the whole run, by hand) and by the fast subset in CI;
+`check_node_test` is the one-line form the op tests use, `run_onnx_node` runs one node by
+onnxruntime (or onnx's reference evaluator) as the independent oracle."""
 
 from __future__ import annotations
 
@@ -150,3 +152,38 @@ def _compare(case, got, expected) -> None:
             continue
         assert g.dtype == e.dtype, f"output #{i} has dtype {g.dtype}, expected {e.dtype}"
         np.testing.assert_allclose(g, e, rtol=case.rtol, atol=case.atol, err_msg=f"output #{i}")
+
+
+def check_node_test(name: str, expect: str = PASSED, case=None) -> Outcome:
+    """Runs node test `name` (or `case`, a variant of it) through descend's ONNX backend and
+    asserts that it ends as `expect`; returns the outcome, for checks of its message."""
+    from descend.frontends.onnx.backend import DescendBackend
+    outcome = run_case(node_cases()[name] if case is None else case, DescendBackend)
+    assert outcome.status == expect, outcome.message
+    return outcome
+
+
+def run_onnx_node(op_type: str, inputs, n_outputs: int = 1, output_types=None, opset: int = 22,
+                  oracle: str = "onnxruntime", **attributes) -> list:
+    """One ONNX node `op_type(inputs) -> n_outputs` run by onnxruntime, or by onnx's reference
+    evaluator (`oracle="onnx"`) for what onnxruntime does not implement. Inputs are declared
+    with their own dtypes; outputs with `output_types` (TensorProto enums) when given, else
+    left for the oracle to infer."""
+    import onnx
+    from onnx import helper
+    names = [f"in{i}" for i in range(len(inputs))]
+    outs = [f"out{i}" for i in range(n_outputs)]
+    node = helper.make_node(op_type, names, outs, **attributes)
+    outputs = ([helper.make_tensor_value_info(o, t, None) for o, t in zip(outs, output_types)] if output_types
+               else [helper.make_value_info(o, onnx.TypeProto()) for o in outs])
+    graph = helper.make_graph([node], "g",
+                              [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+                               for n, a in zip(names, inputs)], outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    feeds = dict(zip(names, inputs))
+    if oracle == "onnx":
+        from onnx.reference import ReferenceEvaluator
+        return ReferenceEvaluator(model).run(None, feeds)
+    import onnxruntime
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)

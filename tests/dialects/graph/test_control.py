@@ -12,6 +12,7 @@ import descend
 from descend import DiagnosticError
 from descend.dialects import graph
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import check_node_test
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -376,14 +377,6 @@ test_tensorscatter test_tensorscatter_3d test_tensorscatter_circular
 """.split()
 
 
-@pytest.fixture(scope="module")
-def cases():
-    from descend.testing.onnx_conformance import node_cases
-    return node_cases()
-
-
 @pytest.mark.parametrize("name", NODE_TESTS)
-def test_onnx_node(name, cases):
-    from descend.testing.onnx_conformance import PASSED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == PASSED, outcome.message
+def test_onnx_node(name):
+    check_node_test(name)

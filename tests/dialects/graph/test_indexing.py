@@ -13,6 +13,7 @@ import pytest
 import descend
 from descend.ir import DiagnosticError
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import check_node_test, node_cases
 
 RNG = np.random.default_rng(0)
 
@@ -427,21 +428,15 @@ def constant_inputs_work() -> bool:
 
 @pytest.mark.parametrize("name", PASSING)
 def test_onnx_node_tests(name):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import node_cases, run_case
-    outcome = run_case(node_cases()[name], DescendBackend)
-    assert outcome.status == "passed", outcome.message
+    check_node_test(name)
 
 
 @pytest.mark.parametrize("name", WITH_CONSTANT_INPUTS)
 def test_onnx_node_tests_with_constant_shape_inputs(name):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import node_cases, run_case
     if not constant_inputs_work():
         pytest.skip("the importer does not yet see initializers as constants (registry.constant_value) "
                     "or loses the shape of 0-d constants")
-    outcome = run_case(frozen(node_cases()[name]), DescendBackend)
-    assert outcome.status == "passed", outcome.message
+    check_node_test(name, case=frozen(node_cases()[name]))
 
 
 @pytest.mark.parametrize("name", ["test_slice", "test_resize_upsample_scales_nearest", "test_top_k", "test_onehot_with_axis"])
@@ -449,13 +444,10 @@ def test_shape_inputs_given_at_run_time_are_named_and_specialised(name):
     """import_onnx refuses a shape-deciding graph input and names it; the ONNX backend then
     specialises the model on the value it is given."""
     from descend.frontends.onnx import ImportFailed, import_onnx
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import node_cases, run_case
     case = node_cases()[name]
     inputs = case.data_sets[0][0]
     names = [i.name for i in case.model.graph.input]
     with pytest.raises(ImportFailed, match="must be a constant") as info:
         import_onnx(case.model, input_shapes={n: np.shape(x) for n, x in zip(names, inputs)})
     assert info.value.needs_constant and info.value.needs_constant <= set(names)
-    outcome = run_case(case, DescendBackend)
-    assert outcome.status == "passed", outcome.message
+    check_node_test(name)

@@ -12,10 +12,11 @@ import descend
 from descend import DiagnosticError
 from descend.dialects import graph
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import UNSUPPORTED, check_node_test, run_onnx_node
 
 onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
-from onnx import TensorProto, helper  # noqa: E402
+pytest.importorskip("onnxruntime")   # the oracle of run_onnx_node
+from onnx import TensorProto  # noqa: E402
 
 RNG = np.random.default_rng(0)
 
@@ -23,19 +24,6 @@ RNG = np.random.default_rng(0)
 def rand(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
 
-
-def run_ort(op_type, inputs, n_outputs=1, output_types=None, opset=22, **attrs):
-    """One ONNX node run by onnxruntime: the independent oracle."""
-    names = [f"in{i}" for i in range(len(inputs))]
-    outs = [f"out{i}" for i in range(n_outputs)]
-    output_types = output_types or [TensorProto.FLOAT] * n_outputs
-    node = helper.make_node(op_type, names, outs, **attrs)
-    g = helper.make_graph([node], "g",
-                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in zip(names, inputs)],
-                          [helper.make_tensor_value_info(o, t, None) for o, t in zip(outs, output_types)])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, dict(zip(names, inputs)))
 
 
 def close(got, want, atol=1e-5):
@@ -56,7 +44,7 @@ def test_matmul_follows_numpy_with_vectors_and_batch_broadcasting():
 
 def test_gemm_transposes_scales_and_broadcasts_c():
     a, b, c = rand(4, 3), rand(5, 4), rand(5)
-    want = run_ort("Gemm", [a, b, c], alpha=0.5, beta=2.0, transA=1, transB=1)[0]
+    want = run_onnx_node("Gemm", [a, b, c], alpha=0.5, beta=2.0, transA=1, transB=1)[0]
     close(graph.GemmOp.reference(a, b, c, alpha=0.5, beta=2.0, trans_a=1, trans_b=1), want)
 
 
@@ -67,7 +55,7 @@ def test_gemm_transposes_scales_and_broadcasts_c():
 ])
 def test_conv_matches_onnxruntime(rank, group, strides, dilations, pads):
     x, w, b = rand(2, 4, *[7] * rank), rand(6, 4 // group, *[3] * rank), rand(6)
-    want = run_ort("Conv", [x, w, b], strides=strides, dilations=dilations, pads=pads, group=group)[0]
+    want = run_onnx_node("Conv", [x, w, b], strides=strides, dilations=dilations, pads=pads, group=group)[0]
     close(graph.ConvOp.reference(x, w, b, strides=strides, pads=pads, dilations=dilations, group=group),
           want, atol=1e-4)
 
@@ -75,7 +63,7 @@ def test_conv_matches_onnxruntime(rank, group, strides, dilations, pads):
 def test_conv_transpose_matches_onnxruntime():
     x, w, b = rand(1, 4, 5, 4), rand(4, 3, 3, 2), rand(6)
     attrs = dict(strides=[2, 3], dilations=[1, 2], pads=[1, 0, 2, 1], group=2, output_padding=[1, 0])
-    want = run_ort("ConvTranspose", [x, w, b], **attrs)[0]
+    want = run_onnx_node("ConvTranspose", [x, w, b], **attrs)[0]
     close(graph.ConvTransposeOp.reference(x, w, b, **attrs), want, atol=1e-4)
 
 
@@ -84,35 +72,35 @@ def test_pools_match_onnxruntime(ceil_mode):
     x = rand(2, 3, 8, 7)
     geometry = dict(kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1], ceil_mode=ceil_mode)
     ours = dict(kernel=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1], ceil_mode=ceil_mode)
-    y, indices = run_ort("MaxPool", [x], 2, [TensorProto.FLOAT, TensorProto.INT64], **geometry)
+    y, indices = run_onnx_node("MaxPool", [x], 2, [TensorProto.FLOAT, TensorProto.INT64], **geometry)
     close(graph.MaxPoolOp.reference(x, **ours), y)
     np.testing.assert_array_equal(graph.MaxPoolIndicesOp.reference(x, **ours), indices)
     for include in (0, 1):
-        want = run_ort("AveragePool", [x], count_include_pad=include, **geometry)[0]
+        want = run_onnx_node("AveragePool", [x], count_include_pad=include, **geometry)[0]
         close(graph.AvgPoolOp.reference(x, count_include_pad=include, **ours), want)
-    want = run_ort("LpPool", [x], p=3, **geometry)[0]
+    want = run_onnx_node("LpPool", [x], p=3, **geometry)[0]
     close(graph.LpPoolOp.reference(x, p=3, **ours), want, atol=1e-4)
-    close(graph.GlobalAvgPoolOp.reference(x), run_ort("GlobalAveragePool", [x])[0])
-    close(graph.GlobalMaxPoolOp.reference(x), run_ort("GlobalMaxPool", [x])[0])
+    close(graph.GlobalAvgPoolOp.reference(x), run_onnx_node("GlobalAveragePool", [x])[0])
+    close(graph.GlobalMaxPoolOp.reference(x), run_onnx_node("GlobalMaxPool", [x])[0])
 
 
 def test_normalizations_match_onnxruntime():
     x, c = rand(2, 4, 3, 5), rand(4)
     mean, var = rand(4), np.abs(rand(4)) + 0.1
     close(graph.BatchNormOp.reference(x, c, c, mean, var, epsilon=1e-3),
-          run_ort("BatchNormalization", [x, c, c, mean, var], epsilon=1e-3)[0])
-    close(graph.InstanceNormOp.reference(x, c, mean), run_ort("InstanceNormalization", [x, c, mean])[0], atol=1e-4)
+          run_onnx_node("BatchNormalization", [x, c, c, mean, var], epsilon=1e-3)[0])
+    close(graph.InstanceNormOp.reference(x, c, mean), run_onnx_node("InstanceNormalization", [x, c, mean])[0], atol=1e-4)
     scale, bias = rand(3, 5), rand(5)
-    y, m, inv = run_ort("LayerNormalization", [x, scale, bias], 3, axis=2)
+    y, m, inv = run_onnx_node("LayerNormalization", [x, scale, bias], 3, axis=2)
     close(graph.LayerNormOp.reference(x, scale, bias, axis=2), y, atol=1e-4)
     got_m, got_inv = graph.LayerNormStatsOp.reference(x, axis=2)
     close(got_m, m)
     close(got_inv, inv, atol=1e-4)
     close(graph.GroupNormOp.reference(x, c, mean, num_groups=2),
-          run_ort("GroupNormalization", [x, c, mean], num_groups=2, opset=21)[0], atol=1e-4)
-    close(graph.RmsNormOp.reference(x, scale, axis=2), run_ort("RMSNormalization", [x, scale], axis=2, opset=23)[0])
-    close(graph.LrnOp.reference(x, size=3, alpha=0.01), run_ort("LRN", [x], size=3, alpha=0.01)[0])
-    close(graph.MeanVarianceNormOp.reference(x), run_ort("MeanVarianceNormalization", [x])[0], atol=1e-4)
+          run_onnx_node("GroupNormalization", [x, c, mean], num_groups=2, opset=21)[0], atol=1e-4)
+    close(graph.RmsNormOp.reference(x, scale, axis=2), run_onnx_node("RMSNormalization", [x, scale], axis=2, opset=23)[0])
+    close(graph.LrnOp.reference(x, size=3, alpha=0.01), run_onnx_node("LRN", [x], size=3, alpha=0.01)[0])
+    close(graph.MeanVarianceNormOp.reference(x), run_onnx_node("MeanVarianceNormalization", [x])[0], atol=1e-4)
 
 
 def test_softmaxes_match_onnxruntime():
@@ -120,7 +108,7 @@ def test_softmaxes_match_onnxruntime():
     for op_type, op in [("Softmax", graph.SoftmaxOp), ("LogSoftmax", graph.LogSoftmaxOp),
                         ("Hardmax", graph.HardmaxOp)]:
         for axis in (0, 1, -1):
-            close(op.reference(x, axis=axis), run_ort(op_type, [x], axis=axis)[0])
+            close(op.reference(x, axis=axis), run_onnx_node(op_type, [x], axis=axis)[0])
 
 
 def test_lp_normalization_matches_onnxruntime_with_zero_norms():
@@ -128,7 +116,7 @@ def test_lp_normalization_matches_onnxruntime_with_zero_norms():
     x[1, :, 0] = 0          # a zero norm along axis 1: the output is 0 there, not NaN
     for p in (1, 2):
         for axis in (0, 1, -1):
-            want = run_ort("LpNormalization", [x], p=p, axis=axis)[0]
+            want = run_onnx_node("LpNormalization", [x], p=p, axis=axis)[0]
             close(graph.LpNormOp.reference(x, p=p, axis=axis), want)
 
 
@@ -266,23 +254,11 @@ test_attention_24_qk_matmul_output_mode3_softmax_precision
 """.split()
 
 
-@pytest.fixture(scope="module")
-def cases():
-    from descend.testing.onnx_conformance import node_cases
-    return node_cases()
-
-
 @pytest.mark.parametrize("name", NODE_TESTS)
-def test_onnx_node(name, cases):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import PASSED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == PASSED, outcome.message
+def test_onnx_node(name):
+    check_node_test(name)
 
 
 @pytest.mark.parametrize("name", ["test_batchnorm_example_training_mode"])
-def test_onnx_node_explicitly_unsupported(name, cases):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import UNSUPPORTED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == UNSUPPORTED and "training mode" in outcome.message
+def test_onnx_node_explicitly_unsupported(name):
+    assert "training mode" in check_node_test(name, UNSUPPORTED).message

@@ -3,6 +3,8 @@ the shapes, textual round trips, and the ONNX node tests of the quantization ops
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -11,31 +13,17 @@ from descend import DiagnosticError
 from descend.dialects import graph
 from descend.ir import IntegerType, f16, f32, i32
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import check_node_test, run_onnx_node
 
 onnx = pytest.importorskip("onnx")
-ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxruntime")   # the oracle of run_onnx_node
 from onnx import helper  # noqa: E402
 
 RNG = np.random.default_rng(0)
 I8, U8, I16, U16 = IntegerType(8), IntegerType(8, "u"), IntegerType(16), IntegerType(16, "u")
 
 
-def run_ort(op_type, inputs, n_outputs=1, opset=21, oracle="onnxruntime", **attrs):
-    """One ONNX node run by onnxruntime (or onnx's reference evaluator, for what onnxruntime
-    does not implement): the independent oracle. Inputs keep their dtypes."""
-    names = [f"in{i}" for i in range(len(inputs))]
-    outs = [f"out{i}" for i in range(n_outputs)]
-    node = helper.make_node(op_type, names, outs, **attrs)
-    g = helper.make_graph([node], "g",
-                          [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-                           for n, a in zip(names, inputs)],
-                          [helper.make_value_info(o, onnx.TypeProto()) for o in outs])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    if oracle == "onnx":
-        from onnx.reference import ReferenceEvaluator
-        return ReferenceEvaluator(model).run(None, dict(zip(names, inputs)))
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    return session.run(None, dict(zip(names, inputs)))
+run_ort = partial(run_onnx_node, opset=21)   # the quantize ops' opset unless a call names another
 
 
 def same(got, want):
@@ -265,18 +253,9 @@ test_bitcast_float64_to_int64 test_bitcast_int32_to_float32 test_bitcast_int64_t
 test_bitcast_scalar_float32_to_int32 test_bitcast_uint16_to_int16 test_bitcast_uint32_to_int32
 """.split()
 
-@pytest.fixture(scope="module")
-def cases():
-    from descend.testing.onnx_conformance import node_cases
-    return node_cases()
-
-
 @pytest.mark.parametrize("name", NODE_TESTS)
-def test_onnx_node(name, cases):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import PASSED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == PASSED, outcome.message
+def test_onnx_node(name):
+    check_node_test(name)
 
 
 # ---- converters -------------------------------------------------------------------------------------

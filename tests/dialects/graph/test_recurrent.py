@@ -10,6 +10,7 @@ import pytest
 import descend
 from descend import DiagnosticError
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import check_node_test
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -166,14 +167,6 @@ test_lstm_bidirectional
 """.split()
 
 
-@pytest.fixture(scope="module")
-def cases():
-    from descend.testing.onnx_conformance import node_cases
-    return node_cases()
-
-
 @pytest.mark.parametrize("name", NODE_TESTS)
-def test_onnx_node(name, cases):
-    from descend.testing.onnx_conformance import PASSED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == PASSED, outcome.message
+def test_onnx_node(name):
+    check_node_test(name)

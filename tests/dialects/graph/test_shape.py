@@ -12,6 +12,7 @@ import pytest
 import descend
 from descend.ir import DiagnosticError
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import check_node_test
 
 RNG = np.random.default_rng(1)
 
@@ -285,15 +286,9 @@ WITH_CONSTANT_INPUTS = [
 
 @pytest.mark.parametrize("name", PASSING)
 def test_onnx_node_tests(name):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import node_cases, run_case
-    outcome = run_case(node_cases()[name], DescendBackend)
-    assert outcome.status == "passed", outcome.message
+    check_node_test(name)
 
 
 @pytest.mark.parametrize("name", WITH_CONSTANT_INPUTS)
 def test_onnx_node_tests_with_constant_shape_inputs(name):
-    from descend.frontends.onnx.backend import DescendBackend
-    from descend.testing.onnx_conformance import node_cases, run_case
-    outcome = run_case(node_cases()[name], DescendBackend)
-    assert outcome.status == "passed", outcome.message
+    check_node_test(name)

@@ -11,6 +11,7 @@ from descend import DiagnosticError
 from descend.dialects import graph
 from descend.dialects.graph import signal
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import check_node_test
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -145,14 +146,6 @@ test_blackmanwindow_symmetric test_melweightmatrix
 """.split()
 
 
-@pytest.fixture(scope="module")
-def cases():
-    from descend.testing.onnx_conformance import node_cases
-    return node_cases()
-
-
 @pytest.mark.parametrize("name", NODE_TESTS)
-def test_onnx_node(name, cases):
-    from descend.testing.onnx_conformance import PASSED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == PASSED, outcome.message
+def test_onnx_node(name):
+    check_node_test(name)

@@ -11,6 +11,7 @@ import descend
 from descend import DiagnosticError
 from descend.dialects import graph
 from descend.ir.printer import print_ir
+from descend.testing.onnx_conformance import UNSUPPORTED, check_node_test
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -195,20 +196,10 @@ test_det_2d test_det_nd
 """.split()
 
 
-@pytest.fixture(scope="module")
-def cases():
-    from descend.testing.onnx_conformance import node_cases
-    return node_cases()
-
-
 @pytest.mark.parametrize("name", NODE_TESTS)
-def test_onnx_node(name, cases):
-    from descend.testing.onnx_conformance import PASSED, run_case
-    outcome = run_case(cases[name], DescendBackend)
-    assert outcome.status == PASSED, outcome.message
+def test_onnx_node(name):
+    check_node_test(name)
 
 
-def test_max_unpool_with_another_output_shape_is_unsupported(cases):
-    from descend.testing.onnx_conformance import UNSUPPORTED, run_case
-    outcome = run_case(cases["test_maxunpool_export_with_output_shape"], DescendBackend)
-    assert outcome.status == UNSUPPORTED and "output_shape" in outcome.message
+def test_max_unpool_with_another_output_shape_is_unsupported():
+    assert "output_shape" in check_node_test("test_maxunpool_export_with_output_shape", UNSUPPORTED).message
