@@ -11,50 +11,19 @@ from descend.dialects import graph
 from descend.dialects.builtin import ModuleOp
 from descend.dialects.func import FuncOp, ReturnOp
 from descend.dialects.graph import to_attribute
-from descend.ir import Block, Builder, FunctionType, IntegerType, TensorType, bf16, f16, f32, f64, i8, i32, i64
+from descend.ir import Block, Builder, FunctionType, IntegerType, TensorType, bf16, f32
 from descend.ir.interpreter import interpret
 from descend.lowering.compute import lookup
 from descend.rewrites import PassManager
 from descend.testing import assert_equivalent
+from descend.testing.lowering_checks import FUSED, LOWER, lowered, one_op_module
 
 RNG = np.random.default_rng(0)
-LOWER = "builtin.module(lower-graph-to-te)"
-FUSED = "builtin.module(func.func(fuse-ops),lower-graph-to-te)"
-DTYPES = {f32: np.float32, f64: np.float64, f16: np.float16, i32: np.int32, i64: np.int64, i8: np.int8}
-
-
-def module_of(op_class, arrays, types=None, **attributes) -> ModuleOp:
-    """func @main(arrays...) returning every result of one `op_class` op."""
-    types = types or [TensorType(a.shape, _element(a)) for a in arrays]
-    body = Block(types)
-    operands = [list(body.args)] if op_class is graph.EinsumOp else list(body.args)   # variadic
-    op = Builder.at_end(body).build(op_class, *operands,
-                                    **{k: to_attribute(v) for k, v in attributes.items() if v is not None})
-    body.append(ReturnOp.build(operands_=list(op.results)))
-    func = FuncOp.build(sym_name="main", function_type=FunctionType(types, [r.type for r in op.results]),
-                        declaration=True)
-    func.regions[0].add_block(body)
-    module = ModuleOp.build()
-    module.regions[0].blocks[0].append(func)
-    module.verify()
-    return module
-
-
-def _element(array):
-    return {v: k for k, v in DTYPES.items()}[array.dtype.type]
-
-
-def lowered(module, pipeline=LOWER):
-    after = module.clone()
-    PassManager.parse(pipeline).run(after)
-    after.verify()
-    assert not [op.name for op in after.walk() if op.name.startswith("graph.")]
-    return after
 
 
 def check(op_class, arrays, types=None, rtol=1e-4, atol=1e-5, pipeline=LOWER, **attributes):
     """The te lowering of one op computes what the graph interpreter does on `arrays`."""
-    before = module_of(op_class, arrays, types, **attributes)
+    before = one_op_module(op_class, arrays, types, **attributes)
     assert_equivalent(before, lowered(before, pipeline), arrays, rtol=rtol, atol=atol)
 
 
@@ -161,7 +130,7 @@ def test_max_pool_integers_signed_and_unsigned():
     xu = RNG.integers(0, 256, (1, 2, 5, 5)).astype(np.uint8)
     xu[0, 0] = [0, 1, 127, 128, 255]           # unsigned order differs from the signed one
     for op_class, extra in ((graph.MaxPoolOp, attrs), (graph.GlobalMaxPoolOp, {})):
-        before = module_of(op_class, [xu], [TensorType(xu.shape, u8)], **extra)
+        before = one_op_module(op_class, [xu], [TensorType(xu.shape, u8)], **extra)
         (want,) = interpret(before, "main", [xu])
         (got,) = interpret(lowered(before), "main", [xu.view(np.int8)])   # te is signless
         np.testing.assert_array_equal(np.asarray(got).view(np.uint8), want)

@@ -10,51 +10,20 @@ import numpy as np
 import pytest
 
 from descend.dialects import graph
-from descend.dialects.builtin import ModuleOp
-from descend.dialects.func import FuncOp, ReturnOp
-from descend.dialects.graph import to_attribute
-from descend.ir import (Block, Builder, FloatType, FunctionType, IntegerType, TensorType, bf16, f16, f32, f64, i1,
-                        i8, i16, i32, i64)
+from descend.ir import FloatType, IntegerType, TensorType, bf16, f16, f32, f64, i8, i16, i32, i64
 from descend.ir.interpreter import interpret
 from descend.rewrites import PassManager
 from descend.testing import assert_equivalent
+from descend.testing.lowering_checks import ELEMENT_TYPES as TYPES, FUSED, LOWER, lowered, one_op_module
 
 RNG = np.random.default_rng(0)
-LOWER = "builtin.module(lower-graph-to-te)"
-FUSED = "builtin.module(func.func(fuse-ops),lower-graph-to-te)"
 u8, u16, u32 = IntegerType(8, "u"), IntegerType(16, "u"), IntegerType(32, "u")
-TYPES = {np.float32: f32, np.float64: f64, np.float16: f16, np.int8: i8, np.int16: i16, np.int32: i32,
-         np.int64: i64, np.uint8: u8, np.uint16: u16, np.uint32: u32, np.bool_: i1}
-
-
-def module_of(op_class, arrays, types=None, **attributes) -> ModuleOp:
-    """func @main(arrays...) returning every result of one `op_class` op."""
-    types = types or [TensorType(a.shape, TYPES[a.dtype.type]) for a in arrays]
-    body = Block(types)
-    op = Builder.at_end(body).build(op_class, *body.args,
-                                    **{k: to_attribute(v) for k, v in attributes.items() if v is not None})
-    body.append(ReturnOp.build(operands_=list(op.results)))
-    func = FuncOp.build(sym_name="main", function_type=FunctionType(types, [r.type for r in op.results]),
-                        declaration=True)
-    func.regions[0].add_block(body)
-    module = ModuleOp.build()
-    module.regions[0].blocks[0].append(func)
-    module.verify()
-    return module
-
-
-def lowered(module, pipeline=LOWER):
-    after = module.clone()
-    PassManager.parse(pipeline).run(after)
-    after.verify()
-    assert not [op.name for op in after.walk() if op.name.startswith("graph.")]
-    return after
 
 
 def check(op_class, arrays, types=None, pipeline=LOWER, **attributes):
     """The te lowering of one op computes exactly what the graph interpreter does (te is
     signless: an unsigned result compares by its bits)."""
-    before = module_of(op_class, arrays, types, **attributes)
+    before = one_op_module(op_class, arrays, types, **attributes)
     after = lowered(before, pipeline)
     if not _unsigned_results(before):
         assert assert_equivalent(before, after, arrays)
@@ -275,6 +244,6 @@ def test_quantize_in_a_fused_group():
 @pytest.mark.parametrize("to", [IntegerType(4), IntegerType(4, "u"), IntegerType(2),
                                 FloatType("f8E4M3FN"), FloatType("f4E2M1FN")])
 def test_narrow_results_are_not_legalized(to):
-    module = module_of(graph.QuantizeLinearOp, [rand(2, 3), np.array(0.5, np.float32)], to=to)
+    module = one_op_module(graph.QuantizeLinearOp, [rand(2, 3), np.array(0.5, np.float32)], to=to)
     with pytest.raises(Exception, match="failed to legalize operation 'graph.quantize_linear'"):
         PassManager.parse(LOWER).run(module)

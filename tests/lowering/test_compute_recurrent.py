@@ -10,39 +10,10 @@ import numpy as np
 import pytest
 
 from descend.dialects import graph
-from descend.dialects.builtin import ModuleOp
-from descend.dialects.func import FuncOp, ReturnOp
-from descend.dialects.graph import to_attribute
-from descend.ir import Block, Builder, FunctionType, TensorType, f16, f32, f64, i32, i64
-from descend.rewrites import PassManager
 from descend.testing import assert_equivalent
+from descend.testing.lowering_checks import lowered, one_op_module
 
 RNG = np.random.default_rng(7)
-ELEMENTS = {np.float32: f32, np.float64: f64, np.float16: f16, np.int32: i32, np.int64: i64}
-
-
-def module_of(op_class, arrays, **attributes) -> ModuleOp:
-    """func @main(arrays...) returning every result of one `op_class` op."""
-    types = [TensorType(a.shape, ELEMENTS[a.dtype.type]) for a in arrays]
-    body = Block(types)
-    op = Builder.at_end(body).build(op_class, *body.args,
-                                    **{k: to_attribute(v) for k, v in attributes.items() if v is not None})
-    body.append(ReturnOp.build(operands_=list(op.results)))
-    func = FuncOp.build(sym_name="main", function_type=FunctionType(types, [r.type for r in op.results]),
-                        declaration=True)
-    func.regions[0].add_block(body)
-    module = ModuleOp.build()
-    module.regions[0].blocks[0].append(func)
-    module.verify()
-    return module
-
-
-def lowered(module, pipeline="builtin.module(lower-graph-to-te)"):
-    after = module.clone()
-    PassManager.parse(pipeline).run(after)
-    after.verify()
-    assert not [op.name for op in after.walk() if op.name.startswith("graph.")]
-    return after
 
 
 def operands(gates, seq=4, batch=3, size=5, hidden=4, dirs=1, lengths=None, states=1, peepholes=False,
@@ -60,7 +31,7 @@ def operands(gates, seq=4, batch=3, size=5, hidden=4, dirs=1, lengths=None, stat
 
 
 def check(op_class, arrays, rtol=1e-5, atol=1e-6, **attributes):
-    before = module_of(op_class, arrays, **attributes)
+    before = one_op_module(op_class, arrays, **attributes)
     assert_equivalent(before, lowered(before), arrays, rtol=rtol, atol=atol)
 
 
@@ -115,7 +86,7 @@ def test_one_step_per_compute_and_states_materialised():
     """A recurrence and a state compute per step (two for an LSTM's c and h), and lowering
     to loops keeps each state in a buffer: no step's body is inlined into the next."""
     arrays = operands(4, seq=3, states=2, peepholes=True, lengths=[3, 1, 2])
-    before = module_of(graph.LstmOp, arrays)
+    before = one_op_module(graph.LstmOp, arrays)
     after = lowered(before)
     computes = [op for op in after.walk() if op.name == "te.compute"]
     # the projection, 3 x (recurrence, c, h), Y, Y_h, Y_c
