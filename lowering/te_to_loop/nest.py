@@ -194,6 +194,7 @@ class KernelLowering:
         self.name = name
         self.buffers: dict = {}   # te value (kernel argument or compute result) -> buffer
         self.inlined: dict = {}   # te value -> the inlined ComputeOp defining it
+        self.forwarded: dict = {}  # te value -> (indices, scalar): a fused epilogue's read of its anchor
 
     def build(self) -> FuncOp:
         kernel = self.kernel
@@ -221,13 +222,30 @@ class KernelLowering:
             else:
                 copies.append((value, out))
         live = self._live_computes(returned)
+        epilogues = self._epilogues(returned) if kernel.schedule is None else {}
+        fused_into = {e: c for c, e in epilogues.items()}
         local = []
         for compute in kernel.computes():
             nest = self.nests[compute]
             if nest.inlined:
                 self.inlined[compute.output] = compute
                 continue
-            if compute not in live:
+            if compute not in live or compute in fused_into:
+                continue
+            epilogue = epilogues.get(compute)
+            if epilogue is not None:
+                # the elementwise tail is computed where the reduction's total is stored
+                # (TVM's fusion of an elementwise tail into its anchor): no buffer for `compute`
+                dest = destinations.get(epilogue.output)
+                if dest is None:
+                    alloc = b.build(AllocOp, result_types=[memref_of(epilogue.output.type)],
+                                    location=epilogue.location)
+                    alloc.memref.name_hint = epilogue.output.name_hint
+                    dest = alloc.memref
+                    local.append(dest)
+                self.buffers[epilogue.output] = dest
+                b.location = compute.location
+                self.emit_compute(b, compute, nest, dest, epilogue)
                 continue
             dest = destinations.get(compute.output)
             if dest is None:
@@ -246,6 +264,31 @@ class KernelLowering:
             b.build(DeallocOp, buffer)
         b.build(FuncReturnOp, [])
         return func
+
+    def _epilogues(self, returned) -> dict:
+        """{reduction compute: the elementwise compute to fuse after it}: the reduction's only
+        reader, same shape, reading it exactly at its own indices, with the reduction not
+        returned and its loops carrying the total innermost (the default schedule's)."""
+        readers: dict = {}
+        for compute in self.kernel.computes():
+            for op in compute.block.ops:
+                if isinstance(op, ReadOp):
+                    readers.setdefault(op.tensor, []).append((compute, op))
+        fused = {}
+        for compute in self.kernel.computes():
+            nest = self.nests[compute]
+            if not compute.is_reduction or nest.reduction_encloses_output or compute.output in returned:
+                continue
+            uses = readers.get(compute.output, [])
+            if len(uses) != 1:
+                continue
+            consumer, read = uses[0]
+            if (consumer.is_reduction or self.nests[consumer].inlined or consumer in fused.values()
+                    or consumer.output.type.shape != compute.output.type.shape
+                    or list(read.indices) != list(consumer.block.args)):
+                continue
+            fused[compute] = consumer
+        return fused
 
     def _live_computes(self, returned) -> set:
         live_values = set(returned)
@@ -268,7 +311,10 @@ class KernelLowering:
             if isinstance(op, ReadOp):
                 at = [mapping[i] for i in op.indices]
                 producer = self.inlined.get(op.tensor)
-                if producer is not None:
+                forwarded = self.forwarded.get(op.tensor)
+                if forwarded is not None and forwarded[0] == at:
+                    mapping[op.value] = forwarded[1]
+                elif producer is not None:
                     mapping[op.value] = self.emit_body(b, producer, at)
                 else:
                     load = b.build(LoadOp, self.buffers[op.tensor], at, location=op.location)
@@ -282,7 +328,14 @@ class KernelLowering:
 
     # ---- nests ----------------------------------------------------------------------------
 
-    def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value) -> None:
+    def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
+                     epilogue: ComputeOp | None = None) -> None:
+        if epilogue is not None:
+            outer = [loop for loop in nest.loops if not loop.reduction]
+            inner_loops = nest.loops[len(outer):]
+            self._nest(b, outer, {}, lambda inner, env: self._reduce(inner, compute, nest, inner_loops, env,
+                                                                     dest, epilogue))
+            return
         if not compute.is_reduction:
             self._nest(b, nest.loops, {}, lambda inner, env: self._elementwise(inner, compute, nest, env, dest))
         elif nest.reduction_encloses_output:
@@ -323,7 +376,7 @@ class KernelLowering:
             inner.build(StoreOp, self.emit_body(inner, compute, axes), dest, axes)
         self._guarded(b, exprs, nest.guards, store)
 
-    def _reduce(self, b, compute, nest, loops, env, dest) -> None:
+    def _reduce(self, b, compute, nest, loops, env, dest, epilogue=None) -> None:
         """The output loops are open at `b`: start the accumulator, carry it through the
         reduction loops, store it (all under the guards of the output axes)."""
         exprs = ExprEmitter(b, self.constants, env)
@@ -343,6 +396,10 @@ class KernelLowering:
                                 inner_guards, combine)
             if wide != element:
                 total = inner.build(arith.TruncFOp, total, result_types=[element]).result
+            if epilogue is not None:
+                self.forwarded[compute.output] = (list(axes), total)
+                total = self.emit_body(inner, epilogue, axes)
+                del self.forwarded[compute.output]
             inner.build(StoreOp, total, dest, axes)
         self._guarded(b, exprs, output_guards, body)
 
