@@ -12,7 +12,7 @@ from descend.dialects import arith
 from descend.dialects.te.builder import kernel
 from descend.ir import DenseElementsAttr, DiagnosticError, IntegerType, TensorType, numpy_dtype
 from descend.rewrites import (Conversion, ConversionPattern, ConversionTarget, TypeConverter,
-                              function_type_conversion_patterns)
+                              function_pass, function_type_conversion_patterns)
 
 from .compute import COMPUTES, lookup
 
@@ -124,13 +124,24 @@ def _target() -> ConversionTarget:
     return target
 
 
-LOWER_GRAPH_TO_TE = Conversion(
-    name="lower-graph-to-te",
-    patterns=[*patterns(), *function_type_conversion_patterns()],
-    target=_target(),
-    type_converter=signless_types(),
-    full=True,
-)
+def conversion() -> Conversion:
+    """The conversion as the compute-builder registry stands now: a builder registered
+    later (a plugin's `@lowers("mydialect.op")`) is picked up by the next run."""
+    return Conversion(
+        name="lower-graph-to-te",
+        patterns=[*patterns(), *function_type_conversion_patterns()],
+        target=_target(),
+        type_converter=signless_types(),
+        full=True,
+    )
 
-LowerGraphToTe = LOWER_GRAPH_TO_TE.as_pass(
-    "Lower graph ops to te.kernels of te.computes (each graph.fused group becomes one kernel).")
+
+def lower_graph_to_te(module, context=None):
+    """Lower `module` in place; a ConversionError names every op left unlowered."""
+    return conversion().apply(module, context)
+
+
+@function_pass("lower-graph-to-te")
+def LowerGraphToTe(op, ctx):
+    """Lower graph ops to te.kernels of te.computes (each graph.fused group becomes one kernel)."""
+    conversion().apply(op, ctx)
