@@ -12,7 +12,7 @@ from descend.dialects import graph
 from descend.lowering.compute.signal import fft_factors, reproducible
 from descend.testing import assert_equivalent
 
-from .test_compute_recurrent import lowered, module_of
+from descend.testing.lowering_checks import lowered, one_op_module as module_of
 
 RNG = np.random.default_rng(5)
 

@@ -14,7 +14,7 @@ from descend.dialects import graph
 from descend.ir import DiagnosticError
 from descend.testing import assert_equivalent
 
-from .test_compute_recurrent import lowered, module_of
+from descend.testing.lowering_checks import lowered, one_op_module as module_of
 
 RNG = np.random.default_rng(11)
 
