@@ -90,6 +90,11 @@ def _element_text(value: Any, element: Type) -> str:
         return "true" if value else "false"
     if isinstance(element, FloatType):
         from .attributes import float_to_text
+        if element.name in ("f16", "f32") and np.isnan(value):
+            # the raw bits: a Python float (a double) would quiet a signalling NaN
+            unsigned = np.uint16 if element.name == "f16" else np.uint32
+            digits = 4 if element.name == "f16" else 8
+            return f"0x{int(np.asarray(value, numpy_dtype(element)).view(unsigned)):0{digits}X}"
         return float_to_text(float(value), element)
     if isinstance(element, ComplexType):
         return f"({_element_text(value.real, element.element_type)}, {_element_text(value.imag, element.element_type)})"
@@ -213,6 +218,9 @@ def parse_scalar(token: str, element: Type) -> Any:
     if token in ("true", "false"):
         return token == "true"
     if token.startswith(("0x", "0X")) and isinstance(element, FloatType):
+        if element.name in ("f16", "f32"):  # a numpy scalar keeps a signalling NaN's bits
+            unsigned = np.uint16 if element.name == "f16" else np.uint32
+            return np.asarray(int(token, 16), unsigned).view(numpy_dtype(element))[()]
         return float_from_bits(int(token, 16), element)
     if isinstance(element, FloatType):
         return float(token)

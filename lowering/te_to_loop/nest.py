@@ -274,6 +274,7 @@ class KernelLowering:
             for op in compute.block.ops:
                 if isinstance(op, ReadOp):
                     readers.setdefault(op.tensor, []).append((compute, op))
+        order = {c.output: n for n, c in enumerate(self.kernel.computes())}
         fused = {}
         for compute in self.kernel.computes():
             nest = self.nests[compute]
@@ -286,6 +287,9 @@ class KernelLowering:
             if (consumer.is_reduction or self.nests[consumer].inlined or consumer in fused.values()
                     or consumer.output.type.shape != compute.output.type.shape
                     or list(read.indices) != list(consumer.block.args)):
+                continue
+            # the tail runs inside the anchor's nest: whatever else it reads must exist by then
+            if any(order.get(v, -1) > order[compute.output] for v in consumer.inputs if v is not compute.output):
                 continue
             fused[compute] = consumer
         return fused
