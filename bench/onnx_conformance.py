@@ -70,6 +70,47 @@ def _run_one(name: str) -> dict:
     return result
 
 
+def _run_all(names: list[str], args) -> list[dict]:
+    """Every test in a pool of workers. Workers come from a fork server (forking this
+    process after onnxruntime or OpenBLAS started threads can leave a lock held forever in
+    the child), and a test that outlives its timeout even inside native code (where
+    SIGALRM cannot interrupt it) costs its worker: the pool is replaced and the rest go on."""
+    import multiprocessing.context
+    context = multiprocessing.get_context("forkserver")
+    pending = list(names)
+    results: list[dict] = []
+    while pending:
+        pool = context.Pool(args.jobs, initializer=_worker_init, initargs=(BACKENDS[args.backend], args.timeout),
+                            maxtasksperchild=200)
+        jobs = [(name, pool.apply_async(_run_one, (name,))) for name in pending]
+        pending = []
+        hung = False
+        for index, (name, job) in enumerate(jobs):
+            if hung:  # what the other workers finished is kept; the rest runs again
+                if job.ready():
+                    results.append(job.get())
+                else:
+                    pending.append(name)
+                continue
+            try:
+                results.append(job.get(timeout=args.timeout + 60))
+            except multiprocessing.context.TimeoutError:
+                results.append({"name": name, "op": "?", "status": "failed",
+                                "message": f"hung for {args.timeout + 60} s (in native code)", "seconds": None})
+                hung = True
+            if sys.stderr.isatty():
+                print(f"\r{len(results)}/{len(names)} {name[:60]:<60}", end="", file=sys.stderr)
+        pool.terminate()
+        pool.join()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    from descend.testing.onnx_conformance import node_cases, subject_op
+    for r in results:
+        if r["op"] == "?":
+            r["op"] = subject_op(node_cases()[r["name"]])
+    return results
+
+
 def summarize(results: list[dict], claimed: set[str]) -> dict:
     per_op: dict[str, Counter] = defaultdict(Counter)
     for r in results:
@@ -139,15 +180,7 @@ def main(argv=None) -> int:
         results = [r for r in saved["results"] if r["name"] in set(names)]
         args.backend = saved["summary"].get("backend", args.backend)
     else:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(args.jobs, initializer=_worker_init, initargs=(BACKENDS[args.backend], args.timeout),
-                          maxtasksperchild=100) as pool:
-            for i, result in enumerate(pool.imap_unordered(_run_one, names, chunksize=4), 1):
-                results.append(result)
-                if sys.stderr.isatty():
-                    print(f"\r{i}/{len(names)} {result['name'][:60]:<60}", end="", file=sys.stderr)
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
+        results = _run_all(names, args)
     results.sort(key=lambda r: r["name"])
     claimed = {op for (domain, op) in CONVERTERS if domain == ""}
     summary = summarize(results, claimed)
