@@ -124,6 +124,10 @@ class GreedyDriver(RewriteListener):
     def notify_op_erased(self, op: Operation) -> None:
         members = self._members
         members.discard(op)
+        if op.regions:  # ops nested in an erased op go with it: never visit them again
+            for region in op.regions:
+                for nested in region.walk():
+                    members.discard(nested)
         for value in op._operands:
             producer = value.defining_op
             if producer is not None and producer not in members and producer is not self.root:

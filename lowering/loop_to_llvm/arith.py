@@ -187,6 +187,12 @@ def cast(fl, op):
     if x.type == t:  # a bitcast to the same type after conversion
         fl.bind(op.results[0], x)
         return
+    if op.name == "arith.truncf" and getattr(llvm.types.scalar_of(x.type), "name", "") == "f64" \
+            and getattr(llvm.types.scalar_of(t), "name", "") in ("f16", "bf16"):
+        # LLVM turns this into a call to __truncdfhf2 (compiler-rt), which neither the JIT
+        # nor a plain `cc -shared` link provides; via f32 would round twice
+        raise error(op.location, "lower-loop-to-llvm: a truncation from f64 to 16-bit floats cannot be "
+                                 "lowered (no libcall for it is linked)")
     fl.bind(op.results[0], fl.emit1(_CASTS[op.name], x, result_types=[t]))
 
 
