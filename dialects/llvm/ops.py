@@ -542,55 +542,44 @@ class _VectorReduce(_FastMath, Operation):
             raise self.error(f"result type {self.res.type} must be the element type of {v.type}")
 
 
-class VectorReduceFAddOp(_VectorReduce):
+class _VectorReduceFromStart(_VectorReduce):
+    """A float reduction that folds the vector's elements, in order, onto a start value."""
+
+    start_value = operand(FloatLike)
+    input = operand(FloatLike)
+    assembly = "`(` $start_value `,` $input `)` attr-dict `:` functional-type(operands, $res)"
+    combine = None  # the numpy function applied element by element, set by each op
+
+    @classmethod
+    def infer_result_types(cls, operands, properties):
+        return [operands[0].type]
+
+    def verify(self) -> None:
+        self._check_vector(self.input)
+        if self.start_value.type != self.res.type:
+            raise self.error(f"start value type {self.start_value.type} must be {self.res.type}")
+
+    @classmethod
+    def reference(cls, start_value, input):
+        acc = np.asarray(start_value)
+        for x in np.asarray(input):
+            acc = cls.combine(acc, x)
+        return acc
+
+
+class VectorReduceFAddOp(_VectorReduceFromStart):
     """start_value + the sum of the vector's elements, in order unless `reassoc` allows any
     order (LLVM `llvm.vector.reduce.fadd`)."""
 
     name = "llvm.intr.vector.reduce.fadd"
-    start_value = operand(FloatLike)
-    input = operand(FloatLike)
-    assembly = "`(` $start_value `,` $input `)` attr-dict `:` functional-type(operands, $res)"
-
-    @classmethod
-    def infer_result_types(cls, operands, properties):
-        return [operands[0].type]
-
-    def verify(self) -> None:
-        self._check_vector(self.input)
-        if self.start_value.type != self.res.type:
-            raise self.error(f"start value type {self.start_value.type} must be {self.res.type}")
-
-    @staticmethod
-    def reference(start_value, input):
-        acc = np.asarray(start_value)
-        for x in np.asarray(input):
-            acc = acc + x
-        return acc
+    combine = staticmethod(np.add)
 
 
-class VectorReduceFMulOp(_VectorReduce):
+class VectorReduceFMulOp(_VectorReduceFromStart):
     """start_value times the product of the vector's elements (LLVM `llvm.vector.reduce.fmul`)."""
 
     name = "llvm.intr.vector.reduce.fmul"
-    start_value = operand(FloatLike)
-    input = operand(FloatLike)
-    assembly = "`(` $start_value `,` $input `)` attr-dict `:` functional-type(operands, $res)"
-
-    @classmethod
-    def infer_result_types(cls, operands, properties):
-        return [operands[0].type]
-
-    def verify(self) -> None:
-        self._check_vector(self.input)
-        if self.start_value.type != self.res.type:
-            raise self.error(f"start value type {self.start_value.type} must be {self.res.type}")
-
-    @staticmethod
-    def reference(start_value, input):
-        acc = np.asarray(start_value)
-        for x in np.asarray(input):
-            acc = acc * x
-        return acc
+    combine = staticmethod(np.multiply)
 
 
 class _VectorReduceUnary(_VectorReduce):
