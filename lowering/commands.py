@@ -185,8 +185,13 @@ def run_run(args) -> int:
     except DiagnosticError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_DIAGNOSTICS
+    except OSError as exc:  # not a loadable library (descend.runtime.load)
+        raise UserError(f"cannot load '{path}': {exc}") from None
     inputs = _inputs(args, specs)
-    outputs = runner(inputs)
+    try:
+        outputs = runner(inputs)
+    except (ValueError, TypeError) as exc:  # the input checks: name, expected and given shape/dtype
+        raise UserError(str(exc)) from None
     names = [s.name for s in specs[1]]
     for name, value in zip(names, outputs):
         value = np.asarray(value)

@@ -124,3 +124,15 @@ def test_compile_errors_are_diagnostics_not_tracebacks(tmp_path):
     assert not (tmp_path / "out.so").exists()
     done = cli("compile", str(ROOT / "examples" / "small_cnn.onnx"), "--target", "arm")
     assert done.returncode == 1 and "must be 'host' or start with 'llvm'" in done.stderr
+
+
+def test_run_input_and_library_errors_are_diagnostics(tmp_path):
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((2, 2), np.float32))
+    done = cli("run", str(ROOT / "examples" / "small_cnn.onnx"), "--input", f"x=@{wrong}")
+    assert done.returncode == 1 and "input 'x' has shape [2, 2], expected [1, 3, 32, 32]" in done.stderr
+    assert "internal error" not in done.stderr
+    fake = tmp_path / "fake.so"
+    fake.write_text("not a library")
+    done = cli("run", str(fake))
+    assert done.returncode == 1 and f"cannot load '{fake}'" in done.stderr and "internal error" not in done.stderr
