@@ -309,6 +309,29 @@ class AllocOp(Operation):
         return [np.full(tuple(t.shape), fill, dtype=dtype)]
 
 
+class AllocaOp(Operation):
+    """A small buffer on the stack of the enclosing function, live until it returns (a
+    register tile: LLVM promotes a stack buffer read and written at constant offsets to
+    registers). Its contents start undefined, like loop.alloc's; it is never freed."""
+
+    name = "loop.alloca"
+    memref = result(MemRefType)
+    assembly = "attr-dict `:` type($memref)"
+
+    MAX_BYTES = 1 << 16
+
+    def verify(self) -> None:
+        t = self.memref.type
+        if not t.has_static_shape:
+            raise self.error(f"needs a static shape, got {t}")
+        size = int(np.prod(t.shape, dtype=np.int64)) * max(1, dtype_of(t).itemsize)
+        if size > self.MAX_BYTES:
+            raise self.error(f"{t} is {size} bytes; a stack buffer holds at most {self.MAX_BYTES} "
+                             "(use loop.alloc)")
+
+    interpret = AllocOp.interpret
+
+
 class DeallocOp(Operation):
     """Frees a buffer made by loop.alloc; it must not be used afterwards."""
 
@@ -615,6 +638,6 @@ def _types(types) -> str:
     return ", ".join(str(t) for t in types)
 
 
-LOOP = Dialect("loop", [ForOp, IfOp, YieldOp, AllocOp, DeallocOp, GlobalOp, GetGlobalOp, LoadOp,
+LOOP = Dialect("loop", [ForOp, IfOp, YieldOp, AllocOp, AllocaOp, DeallocOp, GlobalOp, GetGlobalOp, LoadOp,
                         StoreOp, VLoadOp, VStoreOp, BroadcastOp, ReduceVectorOp],
                description="loop nests over buffers (TIR's level)")

@@ -1,13 +1,26 @@
-"""lowering: the default schedule lower-te-to-loop applies to a te.kernel that carries none.
+"""lowering: the default schedule lower-te-to-loop applies to a te.kernel that carries none:
+what a CPU expert would write by hand for each compute, in the spirit of TVM's default x86
+schedules.
 
-Three rules, in the spirit of TVM's default CPU schedules:
-- a compute without reduction axes that other computes of the kernel read, and that the
-  kernel does not return, is inlined (`compute_inline`): its body is substituted at each
-  read, so an elementwise chain becomes one loop nest and a padding compute costs no buffer;
-- a materialised compute of at least PARALLEL_THRESHOLD elements runs its outermost output
-  loop in parallel (enough work per call to pay for threads);
-- everything else stays serial, in the default loop order (output axes, then reduction
-  axes, so a reduction accumulates in a scalar carried by its loops).
+- A compute without reduction axes that other computes of the kernel read, and that the
+  kernel does not return, is inlined (`compute_inline`): an elementwise chain becomes one
+  loop nest and a padding compute costs no buffer. The exception: a producer whose reads,
+  inlined into a reduction, would turn that reduction's vector loop into a gather (a pad
+  before a convolution, a transpose before a matmul) stays materialised.
+- A reduction (matmul, dense, convolution, pooling) gets a register-blocked micro-kernel
+  when an output axis `v` can be vectorised (every buffer it reads is contiguous or
+  invariant along `v`, and the axis divides into whole vectors): `v` is split into
+  `nv` vectors of `width` lanes, a second output axis `b` (the one the vector loads are
+  invariant along, so each load serves `mr` rows) into `mr` rows, the loops ordered
+  `<outer axes> b.o v.o <reduction axes> b.i v.o.i v.i`, the `mr x nv` vectors accumulated
+  in a local tile (`cache_write`, registers after LLVM's SROA), `b.i` and the vector count
+  unrolled, the lanes vectorised; the outer axes are fused into one parallel loop.
+  An elementwise tail is computed where the tile is written back (the kernel lowering's
+  epilogue fusion).
+- Other materialised computes vectorise their last axis when they can, and run their
+  outermost loop in parallel from PARALLEL_THRESHOLD elements.
+- Anything else keeps the default loop order (output axes, then reduction axes, the
+  accumulator a scalar carried by the reduction loops).
 
 Records name computes by their index in the kernel (name hints may repeat)."""
 
@@ -15,28 +28,164 @@ from __future__ import annotations
 
 import math
 
-from descend.dialects.te import KernelOp
+from descend.dialects.te import ComputeOp, KernelOp
+from descend.ir import FloatType, IntegerType
 
+from .access import buffer_reads, classify
 from .schedule import Schedule
 
 # Elements of output (not counting reduction work) from which the outermost loop runs in
 # parallel. 4096 f32 elements is 16 KiB: below that a thread's start-up dominates.
 PARALLEL_THRESHOLD = 4096
+# Multiply-adds from which a reduction runs in parallel whatever its output size (a
+# matrix-vector product of a 512x512 weight is worth two cores).
+PARALLEL_WORK = 1 << 18
+
+# The target's vector register, in bytes (AVX-512); a narrower width is used when an axis
+# only divides into those.
+VECTOR_BYTES = 64
+# Accumulator vectors a micro-kernel keeps in registers (AVX-512 has 32 of them; the rest
+# hold the vector loads and the broadcasts).
+MAX_ACCUMULATORS = 16
+MAX_ROWS = 8
 
 
 def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD) -> Schedule:
     """The default schedule of `kernel` (see the module docstring)."""
     computes = kernel.computes()
     returned = {id(v) for v in kernel.block.terminator.operands}
-    readers: dict[int, int] = {}
+    readers: dict[int, list] = {}
     for compute in computes:
-        for tensor in {id(v) for v in compute.inputs}:
-            readers[tensor] = readers.get(tensor, 0) + 1
+        for tensor in {id(v): v for v in compute.inputs}:
+            readers.setdefault(tensor, []).append(compute)
+    inlined = {c.output: c for c in computes
+               if not c.is_reduction and readers.get(id(c.output)) and id(c.output) not in returned}
+    plans = {}
+    for compute in computes:
+        if compute.is_reduction:
+            plan = _micro_kernel(compute, inlined)
+            if plan is not None:
+                plans[compute] = plan
+                for producer in plan.materialise:
+                    inlined.pop(producer.output, None)
     schedule = Schedule()
     for n, compute in enumerate(computes):
-        value = id(compute.output)
-        if not compute.is_reduction and readers.get(value) and value not in returned:
+        if compute.output in inlined:
             schedule.compute_inline(n)
-        elif compute.shape and math.prod(compute.shape) >= parallel_threshold and compute.shape[0] > 1:
-            schedule.parallel(n, "i0")
+        elif compute in plans:
+            plans[compute].apply(schedule, n, parallel_threshold)
+        else:
+            _plain(schedule, n, compute, inlined, parallel_threshold)
     return schedule
+
+
+def _vector_width(compute: ComputeOp, extent: int) -> int | None:
+    t = compute.element_type
+    if not isinstance(t, (FloatType, IntegerType)) or t.width not in (16, 32, 64):
+        return None
+    lanes = VECTOR_BYTES * 8 // t.width
+    for width in (lanes, lanes // 2):
+        if width >= 4 and extent % width == 0:
+            return width
+    return None
+
+
+def _vectorisable(compute: ComputeOp, inlined: dict, axis: str) -> bool:
+    return all(classify(r, axis) != "gather" for r in buffer_reads(compute, inlined))
+
+
+class _Plan:
+    """A reduction's micro-kernel: vector axis and width, vectors per row, row axis and rows,
+    and the producers to keep materialised."""
+
+    def __init__(self, compute, vector, width, nv, rows_axis, mr, materialise):
+        self.compute = compute
+        self.vector, self.width, self.nv = vector, width, nv
+        self.rows_axis, self.mr = rows_axis, mr
+        self.materialise = materialise
+
+    def apply(self, s: Schedule, n: int, parallel_threshold: int) -> None:
+        shape = self.compute.shape
+        v, b = self.vector, self.rows_axis
+        vo, vi = s.split(n, v, self.width * self.nv, "v.o", "v.i")
+        vio, vii = s.split(n, vi, self.width, "v.o.i", "v.i.i")
+        outer = [f"i{k}" for k in range(len(shape)) if f"i{k}" not in (v, b)]
+        tile = [vio, vii]
+        if b is not None:
+            bo, bi = s.split(n, b, self.mr, "b.o", "b.i")
+            outer += [bo]
+            tile = [bi, *tile]
+            s.unroll(n, bi)
+        outer.append(vo)
+        reductions = [f"r{k}" for k in range(len(self.compute.reduce_extents))]
+        s.reorder(n, *outer, *reductions, *tile)
+        if self.nv > 1:
+            s.unroll(n, vio)
+        s.vectorize(n, vii)
+        s.cache_write(n)
+        fused = outer[0]
+        for k, name in enumerate(outer[1:]):
+            fused = s.fuse(n, fused, name, f"outer{k}")
+        work = math.prod(shape) * math.prod(self.compute.reduce_extents)
+        if math.prod(shape) >= parallel_threshold or work >= PARALLEL_WORK:
+            s.parallel(n, fused)
+
+
+def _micro_kernel(compute: ComputeOp, inlined: dict) -> _Plan | None:
+    shape = compute.shape
+    if not shape or not compute.reduce_extents:
+        return None
+    producers = [inlined[v] for v in compute.inputs if v in inlined]
+    for axis_index in reversed(range(len(shape))):
+        v = f"i{axis_index}"
+        width = _vector_width(compute, shape[axis_index])
+        if width is None:
+            continue
+        materialise = []
+        if not _vectorisable(compute, inlined, v):
+            kept = {t: c for t, c in inlined.items() if c not in producers}
+            if not _vectorisable(compute, kept, v):
+                continue
+            materialise = producers
+        view = {t: c for t, c in inlined.items() if c not in materialise}
+        vectors = shape[axis_index] // width
+        rows_axis, mr = _rows(compute, view, v, axis_index)
+        nv = next(k for k in (4, 2, 1) if vectors % k == 0 and k * mr <= MAX_ACCUMULATORS)
+        if nv == 4 and mr > 2:
+            nv = 2 if vectors % 2 == 0 else 1
+        return _Plan(compute, v, width, nv, rows_axis, mr, materialise)
+    return None
+
+
+def _rows(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> tuple[str | None, int]:
+    """The output axis whose rows share the vector loads, and how many rows per tile."""
+    reads = [r for r in buffer_reads(compute, inlined) if classify(r, v) == "contiguous"]
+    best, best_key = None, None
+    for k, extent in enumerate(compute.shape):
+        axis = f"i{k}"
+        if k == v_index or extent < 2:
+            continue
+        shared = sum(all(axis not in f.axes for f in r.indices) for r in reads)
+        key = (shared, k)
+        if best_key is None or key > best_key:
+            best, best_key = axis, key
+    if best is None:
+        return None, 1
+    extent = compute.shape[int(best[1:])]
+    return best, max(d for d in range(1, MAX_ROWS + 1) if extent % d == 0)
+
+
+def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_threshold: int) -> None:
+    shape = compute.shape
+    if not shape:
+        return
+    last = f"i{len(shape) - 1}"
+    width = None if compute.is_reduction else _vector_width(compute, shape[-1])
+    outermost = "i0"
+    if width is not None and _vectorisable(compute, inlined, last) and (len(shape) > 1 or shape[0] > width):
+        outer, inner = s.split(n, last, width, f"{last}.o", f"{last}.v")
+        s.vectorize(n, inner)
+        if len(shape) == 1:
+            outermost = outer
+    if math.prod(shape) >= parallel_threshold and shape[0] > 1:
+        s.parallel(n, outermost)

@@ -1,6 +1,6 @@
 """lowering: schedules as data. A `Schedule` is an ordered list of primitive records
-(split, reorder, fuse, vectorize, parallel, unroll, compute_inline; `tile` is sugar for
-split, split, reorder), each naming a compute of a te.kernel by its result's name hint or
+(split, reorder, fuse, vectorize, parallel, unroll, compute_inline, cache_write; `tile` is
+sugar for split, split, reorder), each naming a compute of a te.kernel by its result's name hint or
 its index among the kernel's computes. It round-trips through JSON and through the
 kernel's `#te.schedule<"...">` attribute.
 
@@ -209,8 +209,23 @@ class ComputeInline:
     op = "compute_inline"
 
 
-Record = Union[Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline]
-PRIMITIVES = {cls.op: cls for cls in (Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline)}
+@dataclass(frozen=True)
+class CacheWrite:
+    """Accumulate the reduction in a local tile (TVM's `cache_write(C, "local")` placed by
+    `compute_at` just outside the reduction loops): the output loops nested inside the
+    reduction loops span a small buffer that stays in registers, filled with the start
+    value, updated by every reduction step and written to the output once, after the
+    reduction. Needs the loop order <output loops> <reduction loops> <output loops>."""
+    compute: ComputeKey
+    op = "cache_write"
+
+
+# Elements a local tile may hold: a register tile, not a cache block (2048 f32 = 8 KiB).
+MAX_TILE_ELEMENTS = 2048
+
+Record = Union[Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline, CacheWrite]
+PRIMITIVES = {cls.op: cls for cls in (Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline,
+                                      CacheWrite)}
 
 
 def record_to_json(record: Record) -> dict:
@@ -295,6 +310,13 @@ class LoopNest:
     guards: tuple[Guard, ...] = ()
     domain: dict = field(default_factory=dict)
     inlined: bool = False
+    cache_write: bool = False
+
+    @property
+    def tile_loops(self) -> tuple[Loop, ...]:
+        """With cache_write: the output loops inside the reduction loops (the local tile)."""
+        first = next((n for n, loop in enumerate(self.loops) if loop.reduction), len(self.loops))
+        return tuple(loop for loop in self.loops[first:] if not loop.reduction)
 
     @property
     def output_axes(self) -> list[str]:
@@ -372,6 +394,7 @@ class _NestState:
         self.axes = {a: Var(a) for a in domain}
         self.guards: list[Guard] = []
         self.used = set(domain)
+        self.cache_write = False
 
     # ---- checks ----------------------------------------------------------------------------
 
@@ -471,6 +494,12 @@ class _NestState:
     def _unroll(self, r: Unroll) -> None:
         self._annotate("unroll", "unrolled", r.axis, allow_reduction=True)
 
+    def _cache_write(self, r: CacheWrite) -> None:
+        if not any(self.reduction.values()):
+            raise self._fail("cache_write", f"compute '{self.compute}' has no reduction axes: there is "
+                                            "nothing to accumulate in a local tile")
+        self.cache_write = True
+
     def _substitute(self, mapping: dict) -> None:
         self.axes = {a: substitute(e, mapping) for a, e in self.axes.items()}
         self.guards = [Guard(substitute(g.expr, mapping), g.extent) for g in self.guards]
@@ -487,7 +516,34 @@ class _NestState:
                                              f"'{self.compute}' (loop order: {', '.join(self.order)})")
         loops = tuple(Loop(n, self.extents[n], self.kinds.get(n, "serial"), self.reduction[n])
                       for n in self.order)
-        return LoopNest(self.compute, loops, dict(self.axes), tuple(self.guards), dict(self.domain))
+        if self.cache_write:
+            self._check_tile(loops)
+        return LoopNest(self.compute, loops, dict(self.axes), tuple(self.guards), dict(self.domain),
+                        cache_write=self.cache_write)
+
+    def _check_tile(self, loops) -> None:
+        order = ", ".join(loop.name for loop in loops)
+        first = next(n for n, loop in enumerate(loops) if loop.reduction)
+        rest = loops[first:]
+        tile = [loop for loop in rest if not loop.reduction]
+        if not tile:
+            raise self._fail("cache_write", f"no output loop of compute '{self.compute}' is inside its "
+                                            f"reduction loops (loop order: {order}): the accumulator is "
+                                            "already a scalar; reorder output loops inside to make a tile")
+        last_reduction = max(n for n, loop in enumerate(rest) if loop.reduction)
+        if any(not loop.reduction for loop in rest[:last_reduction]):
+            raise self._fail("cache_write", f"the tile loops of compute '{self.compute}' must all be "
+                                            f"inside all of its reduction loops (loop order: {order})")
+        elements = 1
+        for loop in tile:
+            elements *= loop.extent
+            if loop.kind == "parallel":
+                raise self._fail("cache_write", f"tile loop '{loop.name}' of compute '{self.compute}' "
+                                                "is parallel; a local tile belongs to one thread")
+        if elements > MAX_TILE_ELEMENTS:
+            raise self._fail("cache_write", f"the local tile of compute '{self.compute}' would hold "
+                                            f"{elements} elements (loops {', '.join(l.name for l in tile)}); "
+                                            f"at most {MAX_TILE_ELEMENTS} fit in registers")
 
 
 # ---- the schedule -------------------------------------------------------------------------
@@ -555,6 +611,9 @@ class Schedule:
 
     def compute_inline(self, compute: ComputeKey) -> None:
         self.records.append(ComputeInline(compute))
+
+    def cache_write(self, compute: ComputeKey) -> None:
+        self.records.append(CacheWrite(compute))
 
     # ---- JSON and the IR attribute ---------------------------------------------------------
 

@@ -139,7 +139,7 @@ def parallel_for(fl, op):
     child.emit(llvm.ReturnOp)
 
     # the caller: pack the context, count the iterations, fork and join
-    context = fl.alloca_at_entry(struct) if fields else fl.emit1(llvm.ZeroOp, result_types=[PTR])
+    context = fl.alloca_at_entry(struct, 64) if fields else fl.emit1(llvm.ZeroOp, result_types=[PTR])
     for k, v in enumerate(fields):
         slot = fl.emit1(llvm.GEPOp, context, [0, k], struct, inbounds=True)
         fl.emit(llvm.StoreOp, v, slot)

@@ -167,10 +167,10 @@ class FunctionLowering:
         self.emit(llvm.CondBrOp, condition, trueDestOperands=list(true_operands),
                   falseDestOperands=list(false_operands), trueDest=true_dest, falseDest=false_dest)
 
-    def alloca_at_entry(self, t: Type):
+    def alloca_at_entry(self, t: Type, alignment: int = 8):
         """Stack space for one `t`, allocated once at the function's entry (not per iteration)."""
         one = llvm.ConstantOp.build(value=IntegerAttr(1, i64), location=self.location)
-        alloca = llvm.AllocaOp.build(one.results[0], elem_type=_type_attr(t), alignment=IntegerAttr(8, i64),
+        alloca = llvm.AllocaOp.build(one.results[0], elem_type=_type_attr(t), alignment=IntegerAttr(alignment, i64),
                                      result_types=[PTR], location=self.location)
         self.entry.prepend(alloca)
         self.entry.prepend(one)

@@ -1,7 +1,8 @@
 """loop -> llvm: buffers and vectors. A static memref is a bare `!llvm.ptr` to row-major
 data: an access is a getelementptr over the linearised index, then a load or store aligned
 to the element (a vector access too, since its start need not be aligned). loop.alloc is
-`aligned_alloc(64, size)`, loop.dealloc `free`; a loop.global is an internal constant
+`aligned_alloc(64, size)`, loop.dealloc `free`; loop.alloca a stack array at the function's
+entry; a loop.global is an internal constant
 llvm.mlir.global of its dense data, read through llvm.mlir.addressof."""
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ def alloc(fl, op):
     fl.ml.declare("aligned_alloc", PTR, [i64, i64], op.location)
     fl.bind(op.memref, fl.emit1(llvm.CallOp, callee="aligned_alloc",
                                 callee_operands=[fl.i64(ALIGNMENT), fl.i64(size)], result_types=[PTR]))
+
+
+@lowers("loop.alloca")
+def alloca(fl, op):
+    # at the entry of the (outlined) function, so LLVM can promote it to registers
+    t = op.memref.type
+    count = int(np.prod(t.shape, dtype=np.int64))
+    array = llvm.LLVMArrayType(max(count, 1), convert_type(t.element_type, op))
+    fl.bind(op.memref, fl.alloca_at_entry(array, ALIGNMENT))
 
 
 @lowers("loop.dealloc")

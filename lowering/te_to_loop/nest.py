@@ -15,7 +15,11 @@ returns nothing. Per compute (in order):
     through them as iter_args, starting from `init` or the combiner's identity, and stores
     once per output element; when a reduction loop encloses an output loop
     (`reduction_encloses_output`) a first nest fills the buffer with the start value and
-    the main nest accumulates in memory (load, combine, store).
+    the main nest accumulates in memory (load, combine, store);
+  * with cache_write, the output loops inside the reduction loops span a loop.alloca tile:
+    filled with the start value, updated by each reduction step (a guarded step adds the
+    combiner's identity, so out-of-range lanes never read out of bounds) and stored once
+    to the output after the reduction, the fused epilogue applied there.
 The body's arith/math ops are cloned (its constants once, at the top of the function);
 te.read becomes loop.load of the buffer holding the tensor; te.yield's value is what is
 stored or combined. `vectorized` loops keep a scalar body (LLVM's loop vectoriser widens
@@ -27,7 +31,7 @@ from typing import Callable, Sequence
 
 from descend.dialects import arith
 from descend.dialects.func import FuncOp, ReturnOp as FuncReturnOp
-from descend.dialects.loop import AllocOp, DeallocOp, ForOp, IfOp, LoadOp, StoreOp, YieldOp
+from descend.dialects.loop import AllocaOp, AllocOp, DeallocOp, ForOp, IfOp, LoadOp, StoreOp, YieldOp
 from descend.dialects.numeric import dtype_of
 from descend.dialects.te import ComputeOp, KernelOp, ReadOp, YieldOp as TeYieldOp
 from descend.dialects.te.semantics import identity
@@ -278,7 +282,8 @@ class KernelLowering:
         fused = {}
         for compute in self.kernel.computes():
             nest = self.nests[compute]
-            if not compute.is_reduction or nest.reduction_encloses_output or compute.output in returned:
+            if (not compute.is_reduction or (nest.reduction_encloses_output and not nest.cache_write)
+                    or compute.output in returned):
                 continue
             uses = readers.get(compute.output, [])
             if len(uses) != 1:
@@ -334,6 +339,11 @@ class KernelLowering:
 
     def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
                      epilogue: ComputeOp | None = None) -> None:
+        if nest.cache_write:
+            first = next(n for n, loop in enumerate(nest.loops) if loop.reduction)
+            self._nest(b, nest.loops[:first], {},
+                       lambda inner, env: self._tile(inner, compute, nest, nest.loops[first:], env, dest, epilogue))
+            return
         if epilogue is not None:
             outer = [loop for loop in nest.loops if not loop.reduction]
             inner_loops = nest.loops[len(outer):]
@@ -434,6 +444,65 @@ class KernelLowering:
         then.build(YieldOp, [step(then)])
         Builder.at_end(if_op.else_region.blocks[0]).build(YieldOp, [acc])
         return if_op.results[0]
+
+    def _tile(self, b, compute, nest, loops, env, dest, epilogue) -> None:
+        """cache_write: the tile loops' local buffer, the reduction accumulating into it, then
+        the write-back (with the epilogue) to `dest`."""
+        tile_loops = [loop for loop in loops if not loop.reduction]
+        reduction_loops = [loop for loop in loops if loop.reduction]
+        element = compute.element_type
+        wide = accumulator_type(compute)
+        combine = combiner_op(compute.combiner.value, wide)
+        tile = b.build(AllocaOp, result_types=[MemRefType(tuple(l.extent for l in tile_loops), wide)]).memref
+        tile.name_hint = f"{compute.output.name_hint or 'acc'}_tile"
+        start = start_value(compute)
+        if wide != element:
+            start = FloatAttr(start.value, wide)
+        start = self.constants.get(start)
+        t = compute.element_type
+        zero = identity(compute.combiner.value, dtype_of(t))
+        zero = self.constants.get(FloatAttr(float(zero), t) if isinstance(t, FloatType) else IntegerAttr(int(zero), t))
+
+        def at(env):
+            return [env[loop.name] for loop in tile_loops]
+
+        self._nest(b, tile_loops, env, lambda inner, e: inner.build(StoreOp, start, tile, at(e)))
+
+        def step(inner: Builder, e: dict) -> None:
+            exprs = ExprEmitter(inner, self.constants, e)
+            indices = [exprs(nest.axes[a]) for a in (*nest.output_axes, *nest.reduce_axes)]
+            if nest.guards:
+                if_op = inner.build(IfOp, exprs.condition(nest.guards), result_types=[t])
+                then = Builder.at_end(if_op.then_region.blocks[0])
+                then.location = inner.location
+                then.build(YieldOp, [self.emit_body(then, compute, indices)])
+                Builder.at_end(if_op.else_region.blocks[0]).build(YieldOp, [zero])
+                value = if_op.results[0]
+            else:
+                value = self.emit_body(inner, compute, indices)
+            if value.type != wide:
+                value = inner.build(arith.ExtFOp, value, result_types=[wide]).result
+            old = inner.build(LoadOp, tile, at(e)).result
+            inner.build(StoreOp, inner.build(combine, old, value).result, tile, at(e))
+        self._nest(b, [*reduction_loops, *tile_loops], env, step)
+
+        def write(inner: Builder, e: dict) -> None:
+            exprs = ExprEmitter(inner, self.constants, e)
+            axes = [exprs(nest.axes[a]) for a in nest.output_axes]
+
+            def store(guarded: Builder) -> None:
+                total = guarded.build(LoadOp, tile, at(e)).result
+                if wide != element:
+                    total = guarded.build(arith.TruncFOp, total, result_types=[element]).result
+                if epilogue is not None:
+                    self.forwarded[compute.output] = (list(axes), total)
+                    total = self.emit_body(guarded, epilogue, axes)
+                    del self.forwarded[compute.output]
+                guarded.build(StoreOp, total, dest, axes)
+            self._guarded(inner, exprs, output_guards, store)
+        reduction_names = {loop.name for loop in reduction_loops}
+        output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
+        self._nest(b, tile_loops, env, write)
 
     def _fill(self, b, compute, nest, dest) -> None:
         """The start value into every element of `dest`, before an in-memory reduction (in

@@ -304,11 +304,13 @@ def test_default_schedule_inlines_producers_and_parallelises_large_outputs():
         return kernel(b, "chain", args, chain)
     module = main_function([big], body)
     k = next(op for op in module.walk() if isinstance(op, KernelOp))
-    assert Schedule(default_schedule(k).records).to_json() == \
-        '[{"op": "compute_inline", "compute": 0}, {"op": "parallel", "compute": 1, "axis": "i0"}]'
+    assert Schedule(default_schedule(k).records).to_json() == (
+        '[{"op": "compute_inline", "compute": 0}, {"op": "split", "compute": 1, "axis": "i1", "factor": 16, '
+        '"outer": "i1.o", "inner": "i1.v"}, {"op": "vectorize", "compute": 1, "axis": "i1.v"}, '
+        '{"op": "parallel", "compute": 1, "axis": "i0"}]')
     lowered = lower(module)
     chain = next(op for op in lowered.walk() if isinstance(op, FuncOp) and op.sym_name.value == "chain")
-    assert kinds(chain) == ["parallel", "serial"]
+    assert kinds(chain) == ["parallel", "serial", "vectorized"]
     assert not ops_named(chain, "loop.alloc")
     lowered = lower(module, "builtin.module(lower-te-to-loop{parallel-threshold=100000})")
     assert "parallel" not in kinds(lowered)

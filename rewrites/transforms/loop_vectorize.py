@@ -1,0 +1,291 @@
+"""rewrites: `loop-vectorize`: a loop.for of kind "vectorized" with constant bounds becomes
+straight-line vector code, one lane per iteration (TVM's vectorize, done here rather than
+left to LLVM's loop vectoriser, which gives up on the float reductions and the local tiles
+the schedules make).
+
+Each value of the body is either uniform (the same in every lane: defined outside the loop,
+or computed from uniform values only) or varying. Index values that vary stay affine forms
+`base + stride*iv` until a use needs them as vectors. Then:
+- a load whose indices are all uniform stays one scalar load (when nothing in the loop
+  stores to that buffer); a load whose last index is `base + iv` and whose other indices are
+  uniform becomes loop.vload; a store likewise becomes loop.vstore;
+- arith and math ops on varying operands become the same ops on vectors, uniform operands
+  broadcast (`loop.broadcast`); with `contract`, `addf(mulf(a, b), c)` whose product has no
+  other use becomes `math.fma(a, b, c)` (one rounding instead of two, as a C compiler's
+  -ffp-contract=fast does);
+- anything else (a gather or scatter, a guard whose condition varies, a nested loop,
+  loop-carried values) leaves the loop as it was: it still runs correctly as a serial loop,
+  and the pass counts it under `left-scalar`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from descend.dialects import arith
+from descend.dialects.loop import (BroadcastOp, ForOp, LoadOp, StoreOp, VLoadOp, VStoreOp,
+                                   constant_trip_count)
+from descend.dialects.math import FmaOp
+from descend.dialects.numeric import constant_of
+from descend.ir import Context, DenseElementsAttr, IndexType, Operation, Pure, VectorType, index
+
+from ..pass_options import option
+from ..passes import Pass, register_pass
+
+# Ops vectorised lane by lane: their result is a function of their operands alone.
+_LANEWISE_DIALECTS = ("arith.", "math.")
+
+
+class _Scalar(Exception):
+    """The loop cannot be vectorised; the message says why (statistics and tests read it)."""
+
+
+@dataclass(frozen=True)
+class _Affine:
+    """An index `base + stride*iv` (base uniform, None for 0)."""
+    base: object
+    stride: int
+
+
+class _LoopVectorizer:
+    def __init__(self, loop: ForOp, contract: bool):
+        self.loop = loop
+        self.contract = contract
+        self.width = constant_trip_count(loop)
+        self.lower = int(constant_of(loop.lower))
+        self.block = loop.body.blocks[0]
+        self.iv = self.block.args[0]
+        self.new_ops: list[Operation] = []
+        self.uniform: dict = {}      # old value -> new scalar value (ops cloned out of the loop)
+        self.affine: dict = {}       # old index value -> _Affine
+        self.vector: dict = {}       # old value -> new vector value
+        self.splat: dict = {}        # new scalar value -> its broadcast
+        self.fused: set = set()      # mulf ops folded into an fma
+        self.contractions: dict = {}  # addf op -> (its mulf operand's op, the other operand)
+
+    # ---- analysis --------------------------------------------------------------------------
+
+    def check(self) -> None:
+        if self.loop.inits:
+            raise _Scalar("carries loop values")
+        if self.width is None or constant_of(self.loop.step) is None or int(constant_of(self.loop.step)) != 1:
+            raise _Scalar("bounds or step not constant")
+        stored = {op.memref for op in self.block.ops if isinstance(op, StoreOp)}
+        for op in self.block.ops:
+            if op.regions:
+                raise _Scalar(f"'{op.name}' with regions in the body")
+            if isinstance(op, LoadOp) and op.memref in stored and not self._varies(op):
+                raise _Scalar("a uniform load from a buffer the loop stores to")
+
+    def _varies(self, op) -> bool:
+        """Does `op` (in the body) depend on the induction variable?"""
+        return any(v is self.iv or self._in_body(v) and self._varying_value(v) for v in op.operands)
+
+    def _in_body(self, value) -> bool:
+        return value.defining_op is not None and value.defining_op.parent is self.block
+
+    def _varying_value(self, value) -> bool:
+        cache = self.__dict__.setdefault("_vary_cache", {})
+        if value not in cache:
+            cache[value] = self._varies(value.defining_op)
+        return cache[value]
+
+    # ---- building ------------------------------------------------------------------------
+
+    def emit(self, op: Operation) -> Operation:
+        self.new_ops.append(op)
+        return op
+
+    def scalar(self, value):
+        """The uniform value's replacement (outside values stay)."""
+        return self.uniform.get(value, value)
+
+    def constant(self, attr):
+        return self.emit(arith.ConstantOp.build(value=attr, location=self.loop.location)).result
+
+    def vector_type(self, t) -> VectorType:
+        return VectorType((self.width,), t)
+
+    def broadcast(self, scalar):
+        vec = self.splat.get(scalar)
+        if vec is None:
+            vec = self.emit(BroadcastOp.build(scalar, result_types=[self.vector_type(scalar.type)],
+                                              location=self.loop.location)).result
+            self.splat[scalar] = vec
+        return vec
+
+    def as_vector(self, value):
+        """`value` (old) as a vector of lanes."""
+        if value in self.vector:
+            return self.vector[value]
+        if value is self.iv or value in self.affine:
+            form = self.affine.get(value, _Affine(None, 1))
+            lanes = np.arange(self.width, dtype=np.int64) * form.stride + self.lower * form.stride
+            vec = self.constant(DenseElementsAttr(self.vector_type(index), lanes))
+            if form.base is not None:
+                vec = self.emit(arith.AddIOp.build(self.broadcast(form.base), vec,
+                                                   location=self.loop.location)).result
+            self.vector[value] = vec
+            return vec
+        return self.broadcast(self.scalar(value))
+
+    def affine_of(self, value) -> _Affine | None:
+        if value is self.iv:
+            return _Affine(self.constant(_index_attr(self.lower)) if self.lower else None, 1)
+        if value in self.affine:
+            return self.affine[value]
+        if value in self.vector:
+            return None
+        return _Affine(self.scalar(value), 0)
+
+    def add_bases(self, a, b):
+        if a is None:
+            return b
+        if b is None:
+            return a
+        return self.emit(arith.AddIOp.build(a, b, location=self.loop.location)).result
+
+    # ---- ops -------------------------------------------------------------------------------
+
+    def run(self) -> list[Operation]:
+        self.check()
+        if self.contract:
+            self._find_contractions()
+        for op in self.block.ops:
+            if op is self.block.terminator:
+                break
+            if op in self.fused:
+                continue
+            if not self._varies(op) and not isinstance(op, StoreOp):
+                self._uniform(op)
+            elif isinstance(op, LoadOp):
+                self._load(op)
+            elif isinstance(op, StoreOp):
+                self._store(op)
+            elif isinstance(op.results[0].type, IndexType) and op.name in ("arith.addi", "arith.subi", "arith.muli"):
+                self._index(op)
+            elif op.name.startswith(_LANEWISE_DIALECTS) and type(op).has_trait(Pure) and len(op.results) == 1:
+                self._lanewise(op)
+            else:
+                raise _Scalar(f"'{op.name}' on varying operands")
+        return self.new_ops
+
+    def _uniform(self, op) -> None:
+        mapping = {v: self.scalar(v) for v in op.operands}
+        new = self.emit(op.clone(mapping))
+        for old, fresh in zip(op.results, new.results):
+            self.uniform[old] = fresh
+
+    def _index(self, op) -> None:
+        lhs, rhs = (self.affine_of(v) for v in op.operands)
+        if lhs is None or rhs is None:
+            raise _Scalar(f"'{op.name}' of non-affine indices")
+        if op.name == "arith.addi":
+            form = _Affine(self.add_bases(lhs.base, rhs.base), lhs.stride + rhs.stride)
+        elif op.name == "arith.muli":
+            factor, other = (rhs, lhs) if rhs.stride == 0 else (lhs, rhs)
+            k = constant_of(factor.base) if factor.stride == 0 and factor.base is not None else None
+            if k is None:
+                raise _Scalar("a varying index multiplied by a non-constant")
+            base = (self.emit(arith.MulIOp.build(other.base, factor.base, location=op.location)).result
+                    if other.base is not None else None)
+            form = _Affine(base, other.stride * int(k))
+        else:
+            raise _Scalar(f"'{op.name}' of a varying index")
+        self.affine[op.results[0]] = form
+
+    def _contiguous(self, op, indices) -> list:
+        """The start indices of a unit-stride access along the last dimension."""
+        forms = [self.affine_of(v) for v in indices]
+        if any(f is None for f in forms) or any(f.stride for f in forms[:-1]) or forms[-1].stride != 1:
+            raise _Scalar(f"'{op.name}' is not contiguous in the vectorised loop (a gather or scatter)")
+        if op.memref.type.shape[-1] < self.width:
+            raise _Scalar(f"'{op.name}' rows are shorter than the vector")
+        return [f.base if f.base is not None else self.constant(_index_attr(0)) for f in forms]
+
+    def _load(self, op) -> None:
+        start = self._contiguous(op, op.indices)
+        self.vector[op.result] = self.emit(VLoadOp.build(
+            self.scalar(op.memref), start, result_types=[self.vector_type(op.result.type)],
+            location=op.location)).result
+
+    def _store(self, op) -> None:
+        if not op.indices or not any(self._in_body(v) and self._varying_value(v) or v is self.iv
+                                     for v in op.indices):
+            raise _Scalar("a store every lane makes to the same element")
+        start = self._contiguous(op, op.indices)
+        self.emit(VStoreOp.build(self.as_vector(op.value), self.scalar(op.memref), start, location=op.location))
+
+    def _lanewise(self, op) -> None:
+        fma = self.contractions.get(op)
+        if fma is not None:
+            product, other = fma
+            a, b = (self.as_vector(v) for v in product.operands)
+            new = self.emit(FmaOp.build(a, b, self.as_vector(other), location=op.location))
+            self.vector[op.results[0]] = new.results[0]
+            return
+        mapping = {v: self.as_vector(v) for v in op.operands}
+        new = self.emit(op.clone(mapping))
+        result = new.results[0]
+        result.type = self.vector_type(op.results[0].type)
+        self.vector[op.results[0]] = result
+
+    def _find_contractions(self) -> None:
+        for op in self.block.ops:
+            if op.name != "arith.addf":
+                continue
+            for n, value in enumerate(op.operands):
+                product = value.defining_op
+                if (product is not None and product.name == "arith.mulf" and product.parent is self.block
+                        and len(value.uses) == 1 and not product.properties.get("fastmath")
+                        and not op.properties.get("fastmath")):
+                    self.contractions[op] = (product, op.operands[1 - n])
+                    self.fused.add(product)
+                    break
+
+
+def _index_attr(n: int):
+    from descend.ir import IntegerAttr
+    return IntegerAttr(int(n), index)
+
+
+def vectorize_loop(loop: ForOp, contract: bool = True) -> str | None:
+    """Replace `loop` by vector code; returns None, or why it stays a loop."""
+    vectorizer = _LoopVectorizer(loop, contract)
+    try:
+        ops = vectorizer.run()
+    except _Scalar as reason:
+        for op in reversed(vectorizer.new_ops):
+            op.drop_operand_uses()
+        return str(reason)
+    for op in ops:
+        loop.parent.insert_before(loop, op)
+    loop.erase()
+    return None
+
+
+@register_pass
+@dataclass(frozen=True)
+class LoopVectorize(Pass):
+    """Turn loops of kind "vectorized" (constant bounds, at most `max-width` lanes) into vector ops."""
+
+    name: ClassVar[str] = "loop-vectorize"
+    statistics: ClassVar[dict] = {"vectorized": "loops turned into vector code",
+                                  "left-scalar": "vectorized-kind loops left as loops (see the pass's docs)"}
+
+    max_width: int = option(64, help="vectorise only loops of at most this many iterations")
+    contract: bool = option(True, help="fuse a multiply feeding an add into math.fma")
+
+    def run(self, op: Operation, ctx: Context) -> None:
+        loops = [o for o in op.walk(order="post") if isinstance(o, ForOp) and o.kind.value == "vectorized"]
+        for loop in loops:
+            trips = constant_trip_count(loop)
+            if trips is None or trips > self.max_width or trips < 2:
+                self.count("left-scalar")
+                continue
+            if vectorize_loop(loop, self.contract) is None:
+                self.count("vectorized")
+            else:
+                self.count("left-scalar")
