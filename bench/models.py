@@ -11,10 +11,10 @@ Run by hand (minutes, not for CI):
 Per model, in separate child processes run one after another (so each loads one runtime and
 no two measurements share the cores): onnxruntime times the model at every thread count
 (intra_op_num_threads = threads, inter_op_num_threads = 1, sequential execution) and keeps
-its outputs; descend imports it and compiles it with `descend.compile` (timed), times it at every thread
-count (`set_num_threads`), keeps its outputs and exports the shared library; numpy runs its
-forward pass when the graph is only Gemm/MatMul/Add/Relu (the MLPs and the matmul), with
-OPENBLAS_NUM_THREADS = threads. Memory: descend's planned arena beside the sum of all
+its outputs; descend imports and compiles it with `descend.compile` (timed), times it at
+every thread count (`set_num_threads`), keeps its outputs and exports the shared library;
+numpy runs its forward pass when the graph is only Gemm/MatMul/Add/Relu (the MLPs and the
+matmul), with OPENBLAS_NUM_THREADS = threads. Memory: descend's planned arena beside the sum of all
 intermediate tensors (the plan-memory planner run on the optimised graph), and the peak
 resident set (VmHWM) of a process that loads one runtime and runs the model: the
 exported library through `descend.runtime` (numpy + ctypes), or an onnxruntime session.
@@ -410,9 +410,9 @@ def bench_model(name: str, args, workdir: Path) -> list[dict]:
             "threads": args.threads, "budget": args.budget}
     timeout = args.timeout
 
-    log(f"  onnxruntime ...")
+    log("  onnxruntime ...")
     ort = run_child("onnxruntime", {**base, "out": str(directory / "ort")}, directory, timeout)
-    log(f"  descend ...")
+    log("  descend ...")
     library = str(directory / f"{name}.so") if args.rss else None
     des = run_child("descend", {**base, "out": str(directory / "descend"), "library": library},
                     directory, timeout)
@@ -423,7 +423,7 @@ def bench_model(name: str, args, workdir: Path) -> list[dict]:
             numpy_runs[threads] = run_child("numpy", {**base, "threads": [threads]}, directory, timeout, env)
     rss_des, rss_ort = {}, {}
     if args.rss:
-        log(f"  peak RSS ...")
+        log("  peak RSS ...")
         if des.get("library"):
             rss_des = run_child("rss-descend", {**base, "library": des["library"]}, directory, timeout)
         else:
@@ -549,6 +549,8 @@ def machine() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True).stdout.strip() or None
+        if commit and subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode:
+            commit += " (with uncommitted changes)"
     except OSError:
         commit = None
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "versions": versions,
@@ -647,9 +649,7 @@ def main(argv=None) -> int:
             try:
                 records += bench_model(name, args, Path(tmp))
             except Exception as exc:  # noqa: BLE001 - building or saving the model failed
-                records += [{"model": name, "threads": t, "error": one_line(exc), **{k: None for k in (
-                    "description", "compile_s", "descend_ms", "onnxruntime_ms", "numpy_ms", "ratio")}}
-                    for t in args.threads]
+                records += [{"model": name, "threads": t, "error": one_line(exc)} for t in args.threads]
             log(f"  ({time.perf_counter() - start:.0f} s)")
     records = [_complete(r) for r in records]
     print(text_table(LATENCY_HEADER, latency_rows(records)))
@@ -666,7 +666,7 @@ def main(argv=None) -> int:
 
 def _complete(record: dict) -> dict:
     """Every key the tables read, None where a failure left it unmeasured."""
-    keys = ["description", "compile_s", "arena_bytes", "intermediate_bytes", "weights_bytes",
+    keys = ["description", "descend_ms", "onnxruntime_ms", "compile_s", "arena_bytes", "intermediate_bytes", "weights_bytes",
             "descend_rss_mb", "onnxruntime_rss_mb", "numpy_ms", "ratio", "descend_gflops",
             "numpy_gflops", "percent_of_numpy", "max_rel_err", "check", "error"]
     return {**{k: None for k in keys}, **record}
