@@ -32,6 +32,8 @@ def pipeline(opt_level: int = 3, stop_after: str = "llvm") -> str:
     if stop_after == "graph":
         return f"builtin.module({','.join(steps)})"
     steps.append("lower-graph-to-te")
+    if opt_level >= 1:
+        steps.append("func.func(te-fold-constants)")
     if stop_after != "te":
         steps.append("lower-te-to-loop")
         if opt_level >= 1:

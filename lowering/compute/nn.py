@@ -276,8 +276,12 @@ def _tap(b, o, k, stride: int, dilation: int, offset: int):
 
 @_lowers("graph.conv")
 def conv(kb, op, inputs):
-    """y[n, m, o] = sum over (c, k) of x[n, g*C/G + c, o*s + k*d - p] * w[m, c, k], then
-    + bias[m]: the zero padding is a guarded read."""
+    """y[n, m, o] = sum over (c, k) of xp[n, g*C/G + c, o*s + k*d] * wp[c, k, m], then
+    + bias[m], where xp is x with its zero padding (a compute of its own, so the
+    convolution reads without bounds tests; the default schedule inlines it back when it
+    does not vectorise the convolution) and wp the weights packed output channel last
+    (`[c, kh, kw, m]`: a vector of output channels is one contiguous load; te-fold-constants
+    packs constant weights at compile time)."""
     attrs = _attrs(op)
     x, w = inputs[:2]
     out = out_type(op)
@@ -288,6 +292,9 @@ def conv(kb, op, inputs):
     group = attrs.group
     m_total, per_group = w.type.shape[0], w.type.shape[1]
     kernel = w.type.shape[2:]
+    xp = _zero_pad(kb, x, pads, rank)
+    wp = _map(kb, (per_group, *kernel, m_total), w.type.element_type, [w],
+              lambda b, i, reads: reads[0][(i[-1], *i[:-1])])
 
     def body(b, i, r, reads):
         xr, wr = reads
@@ -295,16 +302,28 @@ def conv(kb, op, inputs):
         c, taps = r[0], r[1:]
         if group > 1:
             c = b.index_add(b.index_mul(b.floordiv(m, b.index(m_total // group)), per_group), c)
-        positions = [_tap(b, o, k, s, d, -p) for o, k, s, d, p in zip(spatial, taps, strides, dilations, pads)]
-        value = xr.padded([n, c, *positions], 0.0)
-        return b.mul(b.cast(value, work), b.cast(wr[(m, r[0], *taps)], work))
+        positions = [_tap(b, o, k, s, d, 0) for o, k, s, d in zip(spatial, taps, strides, dilations)]
+        return b.mul(b.cast(xr[(n, c, *positions)], work), b.cast(wr[(r[0], *taps, m)], work))
     has_bias = len(inputs) > 2
     final = not has_bias and work == element
-    y = compute(kb, out.shape, work, [x, w], body, reduce=(per_group, *kernel), combiner="sum",
+    y = compute(kb, out.shape, work, [xp, wp], body, reduce=(per_group, *kernel), combiner="sum",
                 name=name_of(op) if final else None)
     if final:
         return [y]
     return [_add_channel_bias(kb, y, inputs[2] if has_bias else None, element, name_of(op))]
+
+
+def _zero_pad(kb, x, pads, rank: int):
+    """x with `pads` zeros before and after each spatial axis (x itself when there are none)."""
+    if not any(pads):
+        return x
+    shape = x.type.shape
+    padded = (*shape[:2], *(d + pads[k] + pads[rank + k] for k, d in enumerate(shape[2:])))
+
+    def read(b, i, reads):
+        positions = [b.index_add(o, -pads[k]) if pads[k] else o for k, o in enumerate(i[2:])]
+        return reads[0].padded([i[0], i[1], *positions], 0.0)
+    return _map(kb, padded, x.type.element_type, [x], read)
 
 
 def _add_channel_bias(kb, y, bias, element, name):
