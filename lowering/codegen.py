@@ -53,6 +53,18 @@ class Target:
     features: str = ""
     options: dict = field(default_factory=dict, compare=False)
 
+    @property
+    def vector_bytes(self) -> int:
+        """The widest vector register the features enable, in bytes: what the default
+        schedule sizes its vector loops and register tiles by (64 with AVX-512, 32 with
+        AVX/AVX2, 16 otherwise: SSE, NEON, or no features named)."""
+        enabled = {f[1:] for f in self.features.split(",") if f.startswith("+")}
+        if "avx512f" in enabled:
+            return 64
+        if enabled & {"avx2", "avx"}:
+            return 32
+        return 16
+
     @classmethod
     def host(cls) -> "Target":
         init_llvm()

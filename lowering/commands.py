@@ -46,7 +46,7 @@ def run_compile(args) -> int:
         print(target.describe(), file=sys.stderr)
     stage = emit if emit in driver.STAGES else "llvm"
     if args.print_pipeline:
-        print(driver.pipeline(args.opt_level, stage), file=sys.stderr)
+        print(driver.pipeline(args.opt_level, stage, target.vector_bytes), file=sys.stderr)
     if emit == "so" and args.output == "-":
         raise UserError("--emit so needs an output file (-o model.so)")
     instruments = []
@@ -58,7 +58,7 @@ def run_compile(args) -> int:
     try:
         module = driver.lower(args.input, args.opt_level, "loop" if stage == "llvm" else stage,
                               input_shapes=dict(args.input_shape or []), opset=args.opset,
-                              instruments=instruments)
+                              instruments=instruments, target=target)
         if emit in ("graph", "te", "loop"):
             text = module.print(elide_constants=args.elide_constants)
             write_output(args.output, text if text.endswith("\n") else text + "\n")

@@ -10,9 +10,9 @@ schedules.
 - A reduction (matmul, dense, convolution, pooling) gets a register-blocked micro-kernel
   when an output axis `v` can be vectorised (every buffer it reads is contiguous or
   invariant along `v`, and the axis divides into whole vectors): `v` is split into
-  `nv` vectors of `width` lanes, a second output axis `b` (the one the vector loads are
-  invariant along, so each load serves `mr` rows) into `mr` rows, the loops ordered
-  `<outer axes> b.o v.o <reduction axes> b.i v.o.i v.i`, the `mr x nv` vectors accumulated
+  `nv` vectors of `width` lanes (the target's vector register), a second output axis `b`
+  (the one the vector loads are invariant along, so each load serves `mr` rows) into `mr`
+  rows, the loops ordered `v.o <other axes> b.o <reduction axes> b.i v.o.i v.i`, the `mr x nv` vectors accumulated
   in a local tile (`cache_write`, registers after LLVM's SROA), `b.i` and the vector count
   unrolled, the lanes vectorised; the outer axes are fused into one parallel loop.
   An elementwise tail is computed where the tile is written back (the kernel lowering's
@@ -41,16 +41,22 @@ PARALLEL_THRESHOLD = 4096
 # matrix-vector product of a 512x512 weight is worth two cores).
 PARALLEL_WORK = 1 << 18
 
-# The target's vector register, in bytes (AVX-512); a narrower width is used when an axis
-# only divides into those.
-VECTOR_BYTES = 64
-# Accumulator vectors a micro-kernel keeps in registers (AVX-512 has 32 of them; the rest
-# hold the vector loads and the broadcasts).
-MAX_ACCUMULATORS = 16
+# The target's vector register in bytes when nobody says (AVX2's); lower-te-to-loop's
+# `vector-bytes` option, set from the compile target, overrides it. A half-width vector is
+# used when an axis only divides into those.
+VECTOR_BYTES = 32
+# Rows of a tile at most (each row is unrolled).
 MAX_ROWS = 8
 
 
-def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD) -> Schedule:
+def accumulators(vector_bytes: int) -> int:
+    """Vector registers a micro-kernel's tile may take: AVX-512 has 32 registers, AVX2 and
+    NEON-class targets 16; the rest hold the vector loads and the broadcast."""
+    return 16 if vector_bytes >= 64 else 12
+
+
+def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD,
+                     vector_bytes: int = VECTOR_BYTES) -> Schedule:
     """The default schedule of `kernel` (see the module docstring)."""
     computes = kernel.computes()
     returned = {id(v) for v in kernel.block.terminator.operands}
@@ -63,7 +69,7 @@ def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESH
     plans = {}
     for compute in computes:
         if compute.is_reduction:
-            plan = _micro_kernel(compute, inlined)
+            plan = _micro_kernel(compute, inlined, vector_bytes)
             if plan is not None:
                 plans[compute] = plan
                 for producer in plan.materialise:
@@ -75,15 +81,15 @@ def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESH
         elif compute in plans:
             plans[compute].apply(schedule, n, parallel_threshold)
         else:
-            _plain(schedule, n, compute, inlined, parallel_threshold)
+            _plain(schedule, n, compute, inlined, parallel_threshold, vector_bytes)
     return schedule
 
 
-def _vector_width(compute: ComputeOp, extent: int) -> int | None:
+def _vector_width(compute: ComputeOp, extent: int, vector_bytes: int) -> int | None:
     t = compute.element_type
     if not isinstance(t, (FloatType, IntegerType)) or t.width not in (16, 32, 64):
         return None
-    lanes = VECTOR_BYTES * 8 // t.width
+    lanes = vector_bytes * 8 // t.width
     for width in (lanes, lanes // 2):
         if width >= 4 and extent % width == 0:
             return width
@@ -109,14 +115,15 @@ class _Plan:
         v, b = self.vector, self.rows_axis
         vo, vi = s.split(n, v, self.width * self.nv, "v.o", "v.i")
         vio, vii = s.split(n, vi, self.width, "v.o.i", "v.i.i")
-        outer = [f"i{k}" for k in range(len(shape)) if f"i{k}" not in (v, b)]
+        # the column panel outermost: its vector loads (a weight panel) stay in cache while
+        # every row block streams past (GotoBLAS's order)
+        outer = [vo] + [f"i{k}" for k in range(len(shape)) if f"i{k}" not in (v, b)]
         tile = [vio, vii]
         if b is not None:
             bo, bi = s.split(n, b, self.mr, "b.o", "b.i")
             outer += [bo]
             tile = [bi, *tile]
             s.unroll(n, bi)
-        outer.append(vo)
         reductions = [f"r{k}" for k in range(len(self.compute.reduce_extents))]
         s.reorder(n, *outer, *reductions, *tile)
         if self.nv > 1:
@@ -131,14 +138,14 @@ class _Plan:
             s.parallel(n, fused)
 
 
-def _micro_kernel(compute: ComputeOp, inlined: dict) -> _Plan | None:
+def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan | None:
     shape = compute.shape
     if not shape or not compute.reduce_extents:
         return None
     producers = [inlined[v] for v in compute.inputs if v in inlined]
     for axis_index in reversed(range(len(shape))):
         v = f"i{axis_index}"
-        width = _vector_width(compute, shape[axis_index])
+        width = _vector_width(compute, shape[axis_index], vector_bytes)
         if width is None:
             continue
         materialise = []
@@ -149,16 +156,21 @@ def _micro_kernel(compute: ComputeOp, inlined: dict) -> _Plan | None:
             materialise = producers
         view = {t: c for t, c in inlined.items() if c not in materialise}
         vectors = shape[axis_index] // width
-        rows_axis, mr = _rows(compute, view, v, axis_index)
-        nv = next(k for k in (4, 2, 1) if vectors % k == 0 and k * mr <= MAX_ACCUMULATORS)
-        if nv == 4 and mr > 2:
-            nv = 2 if vectors % 2 == 0 else 1
+        budget = accumulators(vector_bytes)
+        rows_axis = _rows_axis(compute, view, v, axis_index)
+        if rows_axis is None:  # a matrix-vector product: more vectors in flight instead of rows
+            nv = next(k for k in (4, 2, 1) if vectors % k == 0)
+            return _Plan(compute, v, width, nv, None, 1, materialise)
+        nv = 2 if vectors % 2 == 0 else 1
+        extent = shape[int(rows_axis[1:])]
+        mr = max(d for d in range(1, min(MAX_ROWS, budget // nv) + 1) if extent % d == 0)
         return _Plan(compute, v, width, nv, rows_axis, mr, materialise)
     return None
 
 
-def _rows(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> tuple[str | None, int]:
-    """The output axis whose rows share the vector loads, and how many rows per tile."""
+def _rows_axis(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> str | None:
+    """The output axis whose rows share the vector loads (the one most contiguous reads are
+    invariant along; the innermost on a tie)."""
     reads = [r for r in buffer_reads(compute, inlined) if classify(r, v) == "contiguous"]
     best, best_key = None, None
     for k, extent in enumerate(compute.shape):
@@ -169,18 +181,16 @@ def _rows(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> tuple[str 
         key = (shared, k)
         if best_key is None or key > best_key:
             best, best_key = axis, key
-    if best is None:
-        return None, 1
-    extent = compute.shape[int(best[1:])]
-    return best, max(d for d in range(1, MAX_ROWS + 1) if extent % d == 0)
+    return best
 
 
-def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_threshold: int) -> None:
+def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_threshold: int,
+           vector_bytes: int) -> None:
     shape = compute.shape
     if not shape:
         return
     last = f"i{len(shape) - 1}"
-    width = None if compute.is_reduction else _vector_width(compute, shape[-1])
+    width = None if compute.is_reduction else _vector_width(compute, shape[-1], vector_bytes)
     outermost = "i0"
     if width is not None and _vectorisable(compute, inlined, last) and (len(shape) > 1 or shape[0] > width):
         outer, inner = s.split(n, last, width, f"{last}.o", f"{last}.v")

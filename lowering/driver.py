@@ -21,9 +21,11 @@ GRAPH_PIPELINE = "func.func(simplify-inference,fold-constants,canonicalize,cse,f
 LOOP_PIPELINE = "func.func(loop-unroll,loop-simplify,loop-vectorize,loop-simplify,loop-hoist-invariants)"
 
 
-def pipeline(opt_level: int = 3, stop_after: str = "llvm") -> str:
+def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | None = None) -> str:
     """The pass pipeline of an opt level, up to and including the lowering to `stop_after`.
-    -O0 lowers the graph as imported; -O1 and up optimise the graph first and clean up loops."""
+    -O0 lowers the graph as imported; -O1 and up optimise the graph first and clean up loops.
+    `vector_bytes` (the target's vector register width: `Target.vector_bytes`) sizes the
+    default schedules' vector loops and register tiles."""
     if stop_after not in STAGES:
         raise ValueError(f"unknown stage '{stop_after}' (stages: {', '.join(STAGES)})")
     steps: list[str] = []
@@ -35,7 +37,7 @@ def pipeline(opt_level: int = 3, stop_after: str = "llvm") -> str:
     if opt_level >= 1:
         steps.append("func.func(te-fold-constants)")
     if stop_after != "te":
-        steps.append("lower-te-to-loop")
+        steps.append("lower-te-to-loop" if vector_bytes is None else f"lower-te-to-loop{{vector-bytes={vector_bytes}}}")
         if opt_level >= 1:
             steps.append(LOOP_PIPELINE)
         if stop_after != "loop":
@@ -166,11 +168,14 @@ def random_inputs(specs: Sequence[TensorSpec], seed: int = 0) -> list[np.ndarray
 
 
 def lower(model, opt_level: int = 3, stop_after: str = "llvm", input_shapes=None, opset=None,
-          instruments: Sequence[Any] = ()):
-    """The module after the pipeline of `opt_level` up to `stop_after` (a fresh module)."""
+          instruments: Sequence[Any] = (), target="host"):
+    """The module after the pipeline of `opt_level` up to `stop_after` (a fresh module),
+    scheduled for `target` (a Target or its string)."""
     from descend.rewrites import PassManager
+    from .codegen import Target
     module = load_module(model, input_shapes, opset)
-    pm = PassManager.parse(pipeline(opt_level, stop_after))
+    target = target if isinstance(target, Target) else Target.parse(target)
+    pm = PassManager.parse(pipeline(opt_level, stop_after, target.vector_bytes))
     for instrument in instruments:
         pm.add_instrument(instrument)
     pm.run(module)
@@ -184,8 +189,8 @@ def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, 
     from .codegen import Target
     from .native import compile_loop_module
     start = time.perf_counter()
-    loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments)
     target = target if isinstance(target, Target) else Target.parse(target)
+    loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments, target)
     native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments)
     compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target)
     # every core by default, as onnxruntime does; threads=1 for a single-threaded model

@@ -22,7 +22,7 @@ from descend.ir import Context, IntegerAttr, Operation, SymbolTable
 from descend.ir.interpreter import Interpreter, as_value
 from descend.rewrites import ModulePass, option, register_pass
 
-from ..default_schedule import PARALLEL_THRESHOLD, default_schedule
+from ..default_schedule import PARALLEL_THRESHOLD, VECTOR_BYTES, default_schedule
 from ..schedule import Schedule
 from .bufferize import NUM_OUTPUTS, SymbolNames, bufferize_function, has_tensors
 from .nest import KernelLowering, memref_of
@@ -31,11 +31,12 @@ __all__ = ["LowerTeToLoop", "kernel_nests", "run_loop_function", "NUM_OUTPUTS", 
            "memref_of"]
 
 
-def kernel_nests(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD) -> dict:
+def kernel_nests(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD,
+                 vector_bytes: int = VECTOR_BYTES) -> dict:
     """{compute: LoopNest} for `kernel`: its own schedule when it has one, else the default
     schedule; either is validated against the kernel (errors located at the kernel)."""
     schedule = (Schedule.of_kernel(kernel) if kernel.schedule is not None
-                else default_schedule(kernel, parallel_threshold))
+                else default_schedule(kernel, parallel_threshold, vector_bytes))
     return schedule.validate(kernel)
 
 
@@ -53,9 +54,14 @@ class LowerTeToLoop(ModulePass):
     parallel_threshold: int = option(PARALLEL_THRESHOLD,
                                      help="default schedule: elements from which the outermost loop is parallel")
 
+    vector_bytes: int = option(VECTOR_BYTES, help="default schedule: the target's vector register width "
+                                                  "in bytes (16 SSE/NEON, 32 AVX2, 64 AVX-512)")
+
     def __post_init__(self):
         if self.parallel_threshold < 1:
             raise ValueError(f"parallel-threshold must be at least 1, got {self.parallel_threshold}")
+        if self.vector_bytes not in (16, 32, 64):
+            raise ValueError(f"vector-bytes must be 16, 32 or 64, got {self.vector_bytes}")
 
     def run(self, op: Operation, ctx: Context) -> None:
         names = SymbolNames(op)
@@ -64,7 +70,7 @@ class LowerTeToLoop(ModulePass):
 
         def nests_of(kernel):
             self.count("kernels")
-            return kernel_nests(kernel, self.parallel_threshold)
+            return kernel_nests(kernel, self.parallel_threshold, self.vector_bytes)
         block = op.regions[0].blocks[0]
         globals_before = sum(o.name == "loop.global" for o in block.ops)
         for func in functions:

@@ -305,7 +305,7 @@ def test_default_schedule_inlines_producers_and_parallelises_large_outputs():
     module = main_function([big], body)
     k = next(op for op in module.walk() if isinstance(op, KernelOp))
     assert Schedule(default_schedule(k).records).to_json() == (
-        '[{"op": "compute_inline", "compute": 0}, {"op": "split", "compute": 1, "axis": "i1", "factor": 16, '
+        '[{"op": "compute_inline", "compute": 0}, {"op": "split", "compute": 1, "axis": "i1", "factor": 8, '
         '"outer": "i1.o", "inner": "i1.v"}, {"op": "vectorize", "compute": 1, "axis": "i1.v"}, '
         '{"op": "parallel", "compute": 1, "axis": "i0"}]')
     lowered = lower(module)
