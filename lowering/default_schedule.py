@@ -4,9 +4,9 @@ schedules.
 
 - A compute without reduction axes that other computes of the kernel read, and that the
   kernel does not return, is inlined (`compute_inline`): an elementwise chain becomes one
-  loop nest and a padding compute costs no buffer. The exception: a producer whose reads,
-  inlined into a reduction, would turn that reduction's vector loop into a gather (a pad
-  before a convolution, a transpose before a matmul) stays materialised.
+  loop nest and a padding compute costs no buffer. The exception: the producers a
+  micro-kernel reads (below) stay materialised: inlined, they would be recomputed for every
+  column panel, and a padding compute would test bounds at every reduction step.
 - A reduction (matmul, dense, convolution, pooling) gets a register-blocked micro-kernel
   when an output axis `v` can be vectorised (every buffer it reads is contiguous or
   invariant along `v`, and the axis divides into whole vectors): `v` is split into
@@ -47,6 +47,8 @@ PARALLEL_WORK = 1 << 18
 VECTOR_BYTES = 32
 # Rows of a tile at most (each row is unrolled).
 MAX_ROWS = 8
+# Inner reduction axes up to this extent (a convolution window's taps) are unrolled.
+MAX_TAPS = 3
 
 
 def accumulators(vector_bytes: int) -> int:
@@ -101,31 +103,44 @@ def _vectorisable(compute: ComputeOp, inlined: dict, axis: str) -> bool:
 
 
 class _Plan:
-    """A reduction's micro-kernel: vector axis and width, vectors per row, row axis and rows,
-    and the producers to keep materialised."""
+    """A reduction's micro-kernel: vector axis and width, vectors per row, the row axes (one,
+    or adjacent ones fused: a convolution's output positions) and rows per tile, and the
+    producers to keep materialised."""
 
-    def __init__(self, compute, vector, width, nv, rows_axis, mr, materialise):
+    def __init__(self, compute, vector, width, nv, rows, mr, materialise):
         self.compute = compute
         self.vector, self.width, self.nv = vector, width, nv
-        self.rows_axis, self.mr = rows_axis, mr
+        self.rows, self.mr = rows, mr
         self.materialise = materialise
+
+    @property
+    def score(self) -> tuple:
+        """Multiply-adds per reduction step (lanes x vectors x rows), then fewer loads per step."""
+        return (self.width * self.nv * self.mr, -(self.nv + self.mr))
 
     def apply(self, s: Schedule, n: int, parallel_threshold: int) -> None:
         shape = self.compute.shape
-        v, b = self.vector, self.rows_axis
+        v, rows = self.vector, list(self.rows)
+        b = rows[0] if rows else None
+        for k, axis in enumerate(rows[1:]):
+            b = s.fuse(n, b, axis, f"rows{k}")
         vo, vi = s.split(n, v, self.width * self.nv, "v.o", "v.i")
         vio, vii = s.split(n, vi, self.width, "v.o.i", "v.i.i")
         # the column panel outermost: its vector loads (a weight panel) stay in cache while
         # every row block streams past (GotoBLAS's order)
-        outer = [vo] + [f"i{k}" for k in range(len(shape)) if f"i{k}" not in (v, b)]
+        outer = [vo] + [f"i{k}" for k in range(len(shape)) if f"i{k}" != v and f"i{k}" not in rows]
         tile = [vio, vii]
         if b is not None:
             bo, bi = s.split(n, b, self.mr, "b.o", "b.i")
             outer += [bo]
             tile = [bi, *tile]
-            s.unroll(n, bi)
+            if self.mr > 1:
+                s.unroll(n, bi)
         reductions = [f"r{k}" for k in range(len(self.compute.reduce_extents))]
         s.reorder(n, *outer, *reductions, *tile)
+        for k, extent in enumerate(self.compute.reduce_extents):
+            if k > 0 and extent <= MAX_TAPS:  # a kernel window's taps: straight-line code
+                s.unroll(n, f"r{k}")
         if self.nv > 1:
             s.unroll(n, vio)
         s.vectorize(n, vii)
@@ -139,49 +154,64 @@ class _Plan:
 
 
 def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan | None:
+    """The best register tile over the output axes that can be vectorised (None: none can)."""
     shape = compute.shape
     if not shape or not compute.reduce_extents:
         return None
     producers = [inlined[v] for v in compute.inputs if v in inlined]
+    best = None
     for axis_index in reversed(range(len(shape))):
         v = f"i{axis_index}"
         width = _vector_width(compute, shape[axis_index], vector_bytes)
         if width is None:
             continue
-        materialise = []
-        if not _vectorisable(compute, inlined, v):
-            kept = {t: c for t, c in inlined.items() if c not in producers}
-            if not _vectorisable(compute, kept, v):
-                continue
-            materialise = producers
-        view = {t: c for t, c in inlined.items() if c not in materialise}
-        vectors = shape[axis_index] // width
-        budget = accumulators(vector_bytes)
-        rows_axis = _rows_axis(compute, view, v, axis_index)
-        if rows_axis is None:  # a matrix-vector product: more vectors in flight instead of rows
-            nv = next(k for k in (4, 2, 1) if vectors % k == 0)
-            return _Plan(compute, v, width, nv, None, 1, materialise)
-        nv = 2 if vectors % 2 == 0 else 1
-        extent = shape[int(rows_axis[1:])]
-        mr = max(d for d in range(1, min(MAX_ROWS, budget // nv) + 1) if extent % d == 0)
-        return _Plan(compute, v, width, nv, rows_axis, mr, materialise)
-    return None
-
-
-def _rows_axis(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> str | None:
-    """The output axis whose rows share the vector loads (the one most contiguous reads are
-    invariant along; the innermost on a tie)."""
-    reads = [r for r in buffer_reads(compute, inlined) if classify(r, v) == "contiguous"]
-    best, best_key = None, None
-    for k, extent in enumerate(compute.shape):
-        axis = f"i{k}"
-        if k == v_index or extent < 2:
+        # a micro-kernel reads buffers: a producer inlined into it would be recomputed for
+        # every column panel, and a padding compute would test bounds at every step
+        materialise = producers
+        kept = {t: c for t, c in inlined.items() if c not in producers}
+        if not _vectorisable(compute, kept, v):
             continue
-        shared = sum(all(axis not in f.axes for f in r.indices) for r in reads)
-        key = (shared, k)
-        if best_key is None or key > best_key:
-            best, best_key = axis, key
+        view = {t: c for t, c in inlined.items() if c not in materialise}
+        rows = _rows_axes(compute, view, v, axis_index)
+        extent = math.prod(shape[int(a[1:])] for a in rows)
+        nv, mr = _tile(shape[axis_index] // width, extent, accumulators(vector_bytes))
+        plan = _Plan(compute, v, width, nv, rows, mr, materialise)
+        if best is None or plan.score > best.score:
+            best = plan
     return best
+
+
+def _tile(vectors: int, rows: int, budget: int) -> tuple[int, int]:
+    """(vectors, rows) of a tile: the most accumulators within the budget, fewest loads."""
+    best, best_key = (1, 1), None
+    for nv in (1, 2, 3, 4):
+        if vectors % nv or nv > budget:
+            continue
+        mr = max(d for d in range(1, min(MAX_ROWS, budget // nv) + 1) if rows % d == 0)
+        key = (nv * mr, -(nv + mr))
+        if best_key is None or key > best_key:
+            best, best_key = (nv, mr), key
+    return best
+
+
+def _rows_axes(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> list[str]:
+    """The output axes whose rows share the vector loads: those most contiguous reads are
+    invariant along; when several adjacent ones after the vector axis qualify (a
+    convolution's output height and width) all of them, to be fused; else the innermost."""
+    reads = [r for r in buffer_reads(compute, inlined) if classify(r, v) == "contiguous"]
+    shared = {}
+    for k, extent in enumerate(compute.shape):
+        if k != v_index and extent >= 2:
+            axis = f"i{k}"
+            shared[k] = sum(all(axis not in f.axes for f in r.indices) for r in reads)
+    if not shared:
+        return []
+    top = max(shared.values())
+    candidates = [k for k, count in shared.items() if count == top]
+    run = [k for k in candidates if k > v_index]
+    if len(run) >= 2 and run == list(range(run[0], run[0] + len(run))):
+        return [f"i{k}" for k in run]
+    return [f"i{candidates[-1]}"]
 
 
 def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_threshold: int,

@@ -115,8 +115,14 @@ def _array_ir(values: np.ndarray, t: Type) -> str:
     return open_ + ", ".join(items) + close
 
 
+# "\XX" for every byte value: a weight's bytes become IR text by one table lookup each,
+# done by numpy (megabytes of weights; a Python loop per byte took most of compile time).
+_ESCAPES = np.array([f"\\{b:02X}".encode() for b in range(256)], dtype="S3")
+
+
 def _bytes_ir(data: bytes) -> str:
-    return 'c"' + "".join(f"\\{b:02X}" for b in data) + '"'
+    escaped = _ESCAPES[np.frombuffer(bytes(data), dtype=np.uint8)].tobytes()
+    return 'c"' + escaped.decode("ascii") + '"'
 
 
 def _storage(t: Type):

@@ -177,6 +177,25 @@ class ExprEmitter:
         return result
 
 
+def _is_zero(value) -> bool:
+    op = value.defining_op
+    return isinstance(op, arith.ConstantOp) and getattr(op.value, "value", None) == 0
+
+
+def _at_own_indices(read: ReadOp, consumer: ComputeOp) -> bool:
+    """Does `read` (in `consumer`, of a tensor shaped like its output) read the element
+    the consumer computes? An axis of extent 1 may be read at a constant 0 (broadcasting)."""
+    shape = read.tensor.type.shape
+    return all(i is a or (d == 1 and _is_zero(i))
+               for i, a, d in zip(read.indices, consumer.block.args, shape))
+
+
+def _same_element(at, axes, shape) -> bool:
+    """Do index values `at` and `axes` name one element of a tensor of `shape` (on an axis of
+    extent 1 every index is 0)?"""
+    return len(at) == len(axes) and all(a is b or d == 1 for a, b, d in zip(at, axes, shape))
+
+
 def _variables(e: IndexExpr) -> set[str]:
     if isinstance(e, Var):
         return {e.name}
@@ -229,10 +248,10 @@ class KernelLowering:
         epilogues = self._epilogues(returned) if kernel.schedule is None else {}
         fused_into = {e: c for c, e in epilogues.items()}
         local = []
+        self.inlined.update((c.output, c) for c in kernel.computes() if self.nests[c].inlined)
         for compute in kernel.computes():
             nest = self.nests[compute]
             if nest.inlined:
-                self.inlined[compute.output] = compute
                 continue
             if compute not in live or compute in fused_into:
                 continue
@@ -270,9 +289,11 @@ class KernelLowering:
         return func
 
     def _epilogues(self, returned) -> dict:
-        """{reduction compute: the elementwise compute to fuse after it}: the reduction's only
-        reader, same shape, reading it exactly at its own indices, with the reduction not
-        returned and its loops carrying the total innermost (the default schedule's)."""
+        """{reduction compute: the elementwise compute to fuse after it}: the materialised
+        compute reading the reduction through its only reader, or a chain of inlined only
+        readers (bias, then relu), all of one shape and reading at their own indices, with the
+        reduction not returned and its total kept in registers (a scalar carried innermost, or
+        a cache_write tile)."""
         readers: dict = {}
         for compute in self.kernel.computes():
             for op in compute.block.ops:
@@ -285,19 +306,33 @@ class KernelLowering:
             if (not compute.is_reduction or (nest.reduction_encloses_output and not nest.cache_write)
                     or compute.output in returned):
                 continue
-            uses = readers.get(compute.output, [])
-            if len(uses) != 1:
-                continue
-            consumer, read = uses[0]
-            if (consumer.is_reduction or self.nests[consumer].inlined or consumer in fused.values()
-                    or consumer.output.type.shape != compute.output.type.shape
-                    or list(read.indices) != list(consumer.block.args)):
+            consumer, chain = self._tail(compute.output, readers)
+            if consumer is None or consumer.is_reduction or consumer in fused.values():
                 continue
             # the tail runs inside the anchor's nest: whatever else it reads must exist by then
-            if any(order.get(v, -1) > order[compute.output] for v in consumer.inputs if v is not compute.output):
+            inputs = {v for c in (*chain, consumer) for v in c.inputs} - {compute.output, *(c.output for c in chain)}
+            if any(order.get(v, -1) > order[compute.output] for v in inputs):
                 continue
             fused[compute] = consumer
         return fused
+
+    def _tail(self, value, readers) -> tuple:
+        """The materialised compute that reads `value` through a chain of inlined elementwise
+        computes, each the only reader of the one before, all of one shape and reading at
+        their own indices; and that chain. (None, ()) when there is no such compute."""
+        chain = []
+        while True:
+            uses = readers.get(value, [])
+            if len(uses) != 1:
+                return None, ()
+            consumer, read = uses[0]
+            if (consumer.is_reduction or consumer.output.type.shape != value.type.shape
+                    or not _at_own_indices(read, consumer)):
+                return None, ()
+            if not self.nests[consumer].inlined:
+                return consumer, tuple(chain)
+            chain.append(consumer)
+            value = consumer.output
 
     def _live_computes(self, returned) -> set:
         live_values = set(returned)
@@ -321,7 +356,7 @@ class KernelLowering:
                 at = [mapping[i] for i in op.indices]
                 producer = self.inlined.get(op.tensor)
                 forwarded = self.forwarded.get(op.tensor)
-                if forwarded is not None and forwarded[0] == at:
+                if forwarded is not None and _same_element(at, forwarded[0], op.tensor.type.shape):
                     mapping[op.value] = forwarded[1]
                 elif producer is not None:
                     mapping[op.value] = self.emit_body(b, producer, at)

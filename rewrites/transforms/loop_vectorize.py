@@ -14,8 +14,10 @@ or computed from uniform values only) or varying. Index values that vary stay af
   other use becomes `math.fma(a, b, c)` (one rounding instead of two, as a C compiler's
   -ffp-contract=fast does);
 - anything else (a gather or scatter, a guard whose condition varies, a nested loop,
-  loop-carried values) leaves the loop as it was: it still runs correctly as a serial loop,
-  and the pass counts it under `left-scalar`."""
+  loop-carried values) leaves the loop scalar, counted under `left-scalar`: unrolled when it
+  has at most `max-width` iterations, so the lanes are straight-line code (LLVM's SLP
+  vectoriser may still pair them, and a local tile indexed by the lane keeps constant
+  offsets, which LLVM needs to hold it in registers), else as it was."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from descend.ir import Context, DenseElementsAttr, IndexType, Operation, Pure, V
 
 from ..pass_options import option
 from ..passes import Pass, register_pass
+from .loop_unroll import unroll_fully
 
 # Ops vectorised lane by lane: their result is a function of their operands alone.
 _LANEWISE_DIALECTS = ("arith.", "math.")
@@ -64,6 +67,7 @@ class _LoopVectorizer:
         self.splat: dict = {}        # new scalar value -> its broadcast
         self.fused: set = set()      # mulf ops folded into an fma
         self.contractions: dict = {}  # addf op -> (its mulf operand's op, the other operand)
+        self.constants: dict = {}
 
     # ---- analysis --------------------------------------------------------------------------
 
@@ -103,7 +107,11 @@ class _LoopVectorizer:
         return self.uniform.get(value, value)
 
     def constant(self, attr):
-        return self.emit(arith.ConstantOp.build(value=attr, location=self.loop.location)).result
+        key = (attr.type, str(attr))
+        value = self.constants.get(key)
+        if value is None:
+            value = self.constants[key] = self.emit(arith.ConstantOp.build(value=attr, location=self.loop.location)).result
+        return value
 
     def vector_type(self, t) -> VectorType:
         return VectorType((self.width,), t)
@@ -273,7 +281,7 @@ class LoopVectorize(Pass):
 
     name: ClassVar[str] = "loop-vectorize"
     statistics: ClassVar[dict] = {"vectorized": "loops turned into vector code",
-                                  "left-scalar": "vectorized-kind loops left as loops (see the pass's docs)"}
+                                  "left-scalar": "vectorized-kind loops left scalar (unrolled when short)"}
 
     max_width: int = option(64, help="vectorise only loops of at most this many iterations")
     contract: bool = option(True, help="fuse a multiply feeding an add into math.fma")
@@ -288,4 +296,5 @@ class LoopVectorize(Pass):
             if vectorize_loop(loop, self.contract) is None:
                 self.count("vectorized")
             else:
+                unroll_fully(loop)
                 self.count("left-scalar")
