@@ -112,11 +112,18 @@ class _Plan:
         self.vector, self.width, self.nv = vector, width, nv
         self.rows, self.mr = rows, mr
         self.materialise = materialise
+        self.kc, self.mc = _cache_blocks(compute, vector, width * nv, rows, mr)
 
     @property
-    def score(self) -> tuple:
-        """Multiply-adds per reduction step (lanes x vectors x rows), then fewer loads per step."""
-        return (self.width * self.nv * self.mr, -(self.nv + self.mr))
+    def score(self) -> float:
+        """Minus the estimated cycles per output element: a reduction step issues nv*mr
+        fused multiply-adds and nv + mr loads, two of either per cycle, for width*nv*mr
+        outputs; writing an output back costs a vector store's share when the vector axis
+        is the output's last (contiguous) axis, else a scalar store and its epilogue."""
+        k = math.prod(self.compute.reduce_extents)
+        step = max(self.nv * self.mr, self.nv + self.mr) / 2
+        contiguous = self.vector == f"i{len(self.compute.shape) - 1}"
+        return -(k * step / (self.width * self.nv * self.mr) + (1 / self.width if contiguous else 2.0))
 
     def apply(self, s: Schedule, n: int, parallel_threshold: int) -> None:
         shape = self.compute.shape
@@ -137,7 +144,16 @@ class _Plan:
             if self.mr > 1:
                 s.unroll(n, bi)
         reductions = [f"r{k}" for k in range(len(self.compute.reduce_extents))]
-        s.reorder(n, *outer, *reductions, *tile)
+        if self.kc:
+            # GotoBLAS's blocking: a kc-deep slice of mc rows stays in L2 while every column
+            # panel (kc x vectors, in L1) passes over it; each tile is then a partial sum
+            ko, ki = s.split(n, "r0", self.kc, "r0.o", "r0.i")
+            boo, boi = s.split(n, bo, self.mc // self.mr, "b.o.o", "b.o.i")
+            others = [a for a in outer if a not in (vo, bo)]
+            s.reorder(n, *others, boo, ko, vo, boi, ki, *tile)
+            outer = [*others, boo]
+        else:
+            s.reorder(n, *outer, *reductions, *tile)
         for k, extent in enumerate(self.compute.reduce_extents):
             if k > 0 and extent <= MAX_TAPS:  # a kernel window's taps: straight-line code
                 s.unroll(n, f"r{k}")
@@ -179,6 +195,30 @@ def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan
         if best is None or plan.score > best.score:
             best = plan
     return best
+
+
+# Blocking a long reduction for the caches (GotoBLAS): rows x kc floats of the row operand
+# should stay in L2 while the column panels pass.
+L2_BYTES = 256 * 1024
+KC_RANGE = (128, 512)
+MC_ROWS = 96
+
+
+def _cache_blocks(compute: ComputeOp, vector: str, panel: int, rows: list, mr: int) -> tuple[int, int]:
+    """(kc, mc) for a 2-D product whose row operand overflows L2, else (0, 0)."""
+    shape, extents = compute.shape, compute.reduce_extents
+    if len(shape) != 2 or len(extents) != 1 or len(rows) != 1 or mr < 1:
+        return 0, 0
+    m, k = shape[int(rows[0][1:])], extents[0]
+    panels = shape[int(vector[1:])] // panel
+    if panels < 2 or m * k * 4 <= L2_BYTES:
+        return 0, 0
+    kcs = [d for d in range(KC_RANGE[0], KC_RANGE[1] + 1) if k % d == 0]
+    blocks = [d for d in range(1, MC_ROWS // mr + 1) if (m // mr) % d == 0]
+    if not kcs or not blocks or m % mr:
+        return 0, 0
+    kc = min(kcs, key=lambda d: abs(d - 256))
+    return kc, max(blocks) * mr
 
 
 def _tile(vectors: int, rows: int, budget: int) -> tuple[int, int]:

@@ -212,10 +212,12 @@ class ComputeInline:
 @dataclass(frozen=True)
 class CacheWrite:
     """Accumulate the reduction in a local tile (TVM's `cache_write(C, "local")` placed by
-    `compute_at` just outside the reduction loops): the output loops nested inside the
-    reduction loops span a small buffer that stays in registers, filled with the start
-    value, updated by every reduction step and written to the output once, after the
-    reduction. Needs the loop order <output loops> <reduction loops> <output loops>."""
+    `compute_at` just outside the reduction loops): the output loops after the last
+    reduction loop span a small buffer that stays in registers, filled with the start
+    value, updated by every step of the reduction loops right around it and written to the
+    output once. When other reduction loops enclose those (a reduction blocked for the
+    cache, GotoBLAS's kc), each tile is a partial sum: it starts from what the output holds,
+    which a first nest sets to the start value."""
     compute: ComputeKey
     op = "cache_write"
 
@@ -312,11 +314,21 @@ class LoopNest:
     inlined: bool = False
     cache_write: bool = False
 
+    def tile_split(self) -> tuple[tuple, tuple, tuple]:
+        """With cache_write: (outer loops, the reduction loops around the tile, the tile
+        loops): the tile is the output loops after the last reduction loop, the run of
+        reduction loops right before it accumulates into it. A reduction loop among the
+        outer ones (a blocked reduction) makes each tile a partial sum, started from what
+        the output holds."""
+        last = max(n for n, loop in enumerate(self.loops) if loop.reduction)
+        first = last
+        while first > 0 and self.loops[first - 1].reduction:
+            first -= 1
+        return self.loops[:first], self.loops[first:last + 1], self.loops[last + 1:]
+
     @property
-    def tile_loops(self) -> tuple[Loop, ...]:
-        """With cache_write: the output loops inside the reduction loops (the local tile)."""
-        first = next((n for n, loop in enumerate(self.loops) if loop.reduction), len(self.loops))
-        return tuple(loop for loop in self.loops[first:] if not loop.reduction)
+    def partial_tiles(self) -> bool:
+        return self.cache_write and any(loop.reduction for loop in self.tile_split()[0])
 
     @property
     def output_axes(self) -> list[str]:
@@ -523,17 +535,12 @@ class _NestState:
 
     def _check_tile(self, loops) -> None:
         order = ", ".join(loop.name for loop in loops)
-        first = next(n for n, loop in enumerate(loops) if loop.reduction)
-        rest = loops[first:]
-        tile = [loop for loop in rest if not loop.reduction]
+        last = max(n for n, loop in enumerate(loops) if loop.reduction)
+        tile = loops[last + 1:]
         if not tile:
-            raise self._fail("cache_write", f"no output loop of compute '{self.compute}' is inside its "
-                                            f"reduction loops (loop order: {order}): the accumulator is "
-                                            "already a scalar; reorder output loops inside to make a tile")
-        last_reduction = max(n for n, loop in enumerate(rest) if loop.reduction)
-        if any(not loop.reduction for loop in rest[:last_reduction]):
-            raise self._fail("cache_write", f"the tile loops of compute '{self.compute}' must all be "
-                                            f"inside all of its reduction loops (loop order: {order})")
+            raise self._fail("cache_write", f"no output loop of compute '{self.compute}' is inside all "
+                                            f"of its reduction loops (loop order: {order}): the tile is "
+                                            "the output loops after the last reduction loop")
         elements = 1
         for loop in tile:
             elements *= loop.extent

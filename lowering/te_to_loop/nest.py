@@ -304,7 +304,7 @@ class KernelLowering:
         for compute in self.kernel.computes():
             nest = self.nests[compute]
             if (not compute.is_reduction or (nest.reduction_encloses_output and not nest.cache_write)
-                    or compute.output in returned):
+                    or nest.partial_tiles or compute.output in returned):
                 continue
             consumer, chain = self._tail(compute.output, readers)
             if consumer is None or consumer.is_reduction or consumer in fused.values():
@@ -375,9 +375,11 @@ class KernelLowering:
     def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
                      epilogue: ComputeOp | None = None) -> None:
         if nest.cache_write:
-            first = next(n for n, loop in enumerate(nest.loops) if loop.reduction)
-            self._nest(b, nest.loops[:first], {},
-                       lambda inner, env: self._tile(inner, compute, nest, nest.loops[first:], env, dest, epilogue))
+            outer, reductions, tile = nest.tile_split()
+            if nest.partial_tiles:
+                self._fill(b, compute, nest, dest)
+            self._nest(b, outer, {},
+                       lambda inner, env: self._tile(inner, compute, nest, (*reductions, *tile), env, dest, epilogue))
             return
         if epilogue is not None:
             outer = [loop for loop in nest.loops if not loop.reduction]
@@ -501,7 +503,25 @@ class KernelLowering:
         def at(env):
             return [env[loop.name] for loop in tile_loops]
 
-        self._nest(b, tile_loops, env, lambda inner, e: inner.build(StoreOp, start, tile, at(e)))
+        reduction_names = {loop.name for loop in reduction_loops}
+        output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
+        if nest.partial_tiles:
+            def resume(inner: Builder, e: dict) -> None:
+                # a partial sum: the tile starts from what the output holds so far
+                exprs = ExprEmitter(inner, self.constants, e)
+                axes = [exprs(nest.axes[a]) for a in nest.output_axes]
+                if output_guards:
+                    if_op = inner.build(IfOp, exprs.condition(output_guards), result_types=[wide])
+                    then = Builder.at_end(if_op.then_region.blocks[0])
+                    then.build(YieldOp, [self._widen(then, then.build(LoadOp, dest, axes).result, wide)])
+                    Builder.at_end(if_op.else_region.blocks[0]).build(YieldOp, [start])
+                    value = if_op.results[0]
+                else:
+                    value = self._widen(inner, inner.build(LoadOp, dest, axes).result, wide)
+                inner.build(StoreOp, value, tile, at(e))
+            self._nest(b, tile_loops, env, resume)
+        else:
+            self._nest(b, tile_loops, env, lambda inner, e: inner.build(StoreOp, start, tile, at(e)))
 
         def step(inner: Builder, e: dict) -> None:
             exprs = ExprEmitter(inner, self.constants, e)
@@ -535,9 +555,11 @@ class KernelLowering:
                     del self.forwarded[compute.output]
                 guarded.build(StoreOp, total, dest, axes)
             self._guarded(inner, exprs, output_guards, store)
-        reduction_names = {loop.name for loop in reduction_loops}
-        output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
         self._nest(b, tile_loops, env, write)
+
+    @staticmethod
+    def _widen(b: Builder, value, wide):
+        return value if value.type == wide else b.build(arith.ExtFOp, value, result_types=[wide]).result
 
     def _fill(self, b, compute, nest, dest) -> None:
         """The start value into every element of `dest`, before an in-memory reduction (in

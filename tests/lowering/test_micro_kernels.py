@@ -102,18 +102,31 @@ def test_cache_write_makes_a_register_tile():
 
 @pytest.mark.parametrize("records, message", [
     ([{"op": "cache_write", "compute": "z"}], "compute 'z' has no reduction axes"),
-    ([{"op": "cache_write", "compute": "y"}], "no output loop of compute 'y' is inside its reduction loops"),
+    ([{"op": "cache_write", "compute": "y"}], "no output loop of compute 'y' is inside all of its reduction loops"),
     ([{"op": "reorder", "compute": "y", "order": ["i0", "r0", "i1"]},
       {"op": "parallel", "compute": "y", "axis": "i1"}, {"op": "cache_write", "compute": "y"}],
      "must be the outermost loop"),
     ([{"op": "split", "compute": "y", "axis": "r0", "factor": 2, "outer": "ro", "inner": "ri"},
       {"op": "reorder", "compute": "y", "order": ["ro", "i1", "ri"]}, {"op": "cache_write", "compute": "y"}],
-     "must all be inside all of its reduction loops"),
+     "no output loop of compute 'y' is inside all of its reduction loops"),
 ])
 def test_cache_write_says_why_it_cannot_apply(records, message):
     module = matmul(3, 5, 16, Schedule.from_json(records))
     with pytest.raises(descend.DiagnosticError, match=message):
         lowered(module)
+
+
+def test_a_blocked_reduction_makes_partial_tiles():
+    s = Schedule()
+    s.split("y", "r0", 2, "ko", "ki")
+    s.split("y", "i1", 8, "jo", "ji")
+    s.reorder("y", "i0", "ko", "jo", "ki", "ji")
+    s.vectorize("y", "ji")
+    s.cache_write("y")
+    loop = assert_same_as_te(matmul(3, 5, 16, s), inputs_for(3, 5, 16, 4))
+    mm = next(op for op in loop.walk() if op.name == "func.func" and op.sym_name.value == "mm")
+    loads_of_y = [op for op in mm.walk() if op.name == "loop.vload" and op.memref.name_hint == "y"]
+    assert loads_of_y  # each tile resumes the partial sum in the output
 
 
 def test_a_tile_too_big_for_registers_is_refused():
@@ -130,7 +143,11 @@ def tiles(draw):
     s = Schedule()
     s.split("y", "i1", draw(st.integers(1, 8)), "jo", "ji")
     s.split("y", "i0", draw(st.integers(1, 4)), "io", "ii")
-    s.reorder("y", "io", "jo", "r0", "ii", "ji")
+    if draw(st.booleans()):  # a blocked reduction: partial tiles
+        s.split("y", "r0", draw(st.integers(1, 4)), "ko", "ki")
+        s.reorder("y", "io", "ko", "jo", "ki", "ii", "ji")
+    else:
+        s.reorder("y", "io", "jo", "r0", "ii", "ji")
     if draw(st.booleans()):
         s.unroll("y", "ii")
     if draw(st.booleans()):
