@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import (AnyType, CustomDirective, DenseElementsAttr, DenseResourceAttr, Dialect,
-                  FloatType, HasParent, IndexType, IntegerType, IsTerminator, MemRefType,
+                  FloatType, HasParent, IndexType, IntegerAttr, IntegerType, IsTerminator, MemRefType,
                   Operation, Pure, Region, ReturnLike, SingleBlock, StringAttr, Symbol,
-                  SymbolNameSyntax, SymbolRefAttr, TypeAttr, VectorType, attribute, i1, index,
+                  SymbolNameSyntax, SymbolRefAttr, TypeAttr, VectorType, attribute, i1, i8, index,
                   lookup_symbol, operand, region, result, var_operand, var_result)
 from ..ir.interpreter import attribute_value
 from ..ir.types import ShapedType
@@ -332,6 +332,39 @@ class AllocaOp(Operation):
     interpret = AllocOp.interpret
 
 
+class ViewOp(Operation):
+    """A buffer of the result's type that lives inside `arena` (a 1-D i8 buffer) from byte
+    `offset` on: how loop-plan-memory places intermediates in one allocation. Writes through
+    the view are writes to the arena."""
+
+    name = "loop.view"
+    arena = operand(MemRefType)
+    offset = attribute(IntegerAttr, doc="byte offset into the arena")
+    memref = result(MemRefType)
+    traits = (Pure(),)
+    assembly = "$arena `[` $offset `]` attr-dict `:` type($arena) `to` type($memref)"
+
+    def _bytes(self) -> int:
+        t = self.memref.type
+        return int(np.prod(t.shape, dtype=np.int64)) * dtype_of(t).itemsize
+
+    def verify(self) -> None:
+        arena, t = self.arena.type, self.memref.type
+        if arena.rank != 1 or arena.element_type != i8 or not arena.has_static_shape:
+            raise self.error(f"the arena must be a static 1-D buffer of i8, got {arena}")
+        if not t.has_static_shape:
+            raise self.error(f"needs a static shape, got {t}")
+        offset = int(self.offset.value)
+        if offset < 0 or offset % max(1, dtype_of(t).itemsize) or offset + self._bytes() > arena.shape[0]:
+            raise self.error(f"{t} at byte {offset} does not fit, aligned, in {arena}")
+
+    def interpret(self, interp, args):
+        (arena,) = args
+        t = self.memref.type
+        start = int(self.offset.value)
+        return [arena[start:start + self._bytes()].view(dtype_of(t)).reshape(tuple(t.shape))]
+
+
 class DeallocOp(Operation):
     """Frees a buffer made by loop.alloc; it must not be used afterwards."""
 
@@ -638,6 +671,6 @@ def _types(types) -> str:
     return ", ".join(str(t) for t in types)
 
 
-LOOP = Dialect("loop", [ForOp, IfOp, YieldOp, AllocOp, AllocaOp, DeallocOp, GlobalOp, GetGlobalOp, LoadOp,
+LOOP = Dialect("loop", [ForOp, IfOp, YieldOp, AllocOp, AllocaOp, ViewOp, DeallocOp, GlobalOp, GetGlobalOp, LoadOp,
                         StoreOp, VLoadOp, VStoreOp, BroadcastOp, ReduceVectorOp],
                description="loop nests over buffers (TIR's level)")

@@ -11,7 +11,7 @@ import numpy as np
 
 from descend.dialects import llvm
 from descend.dialects.numeric import dtype_of
-from descend.ir import (DenseElementsAttr, IntegerAttr, TensorType, TypeAttr, VectorType, i32, i64)
+from descend.ir import (DenseElementsAttr, IntegerAttr, TensorType, TypeAttr, VectorType, i8, i32, i64)
 from descend.ir.diagnostics import error
 from descend.ir.interpreter import attribute_value
 
@@ -91,6 +91,15 @@ def alloca(fl, op):
     count = int(np.prod(t.shape, dtype=np.int64))
     array = llvm.LLVMArrayType(max(count, 1), convert_type(t.element_type, op))
     fl.bind(op.memref, fl.alloca_at_entry(array, ALIGNMENT))
+
+
+@lowers("loop.view")
+def view(fl, op):
+    offset = int(op.offset.value)
+    pointer = fl.value(op.arena)
+    if offset:
+        pointer = fl.emit1(llvm.GEPOp, pointer, [fl.i64(offset)], i8, inbounds=True)
+    fl.bind(op.memref, pointer)
 
 
 @lowers("loop.dealloc")
