@@ -15,7 +15,7 @@ its outputs; descend imports and compiles it with `descend.compile` (timed), tim
 every thread count (`set_num_threads`), keeps its outputs and exports the shared library;
 numpy runs its forward pass when the graph is only Gemm/MatMul/Add/Relu (the MLPs and the
 matmul), with OPENBLAS_NUM_THREADS = threads. Memory: descend's planned arena beside the sum of all
-intermediate tensors (the plan-memory planner run on the optimised graph), and the peak
+intermediate buffers (loop-plan-memory's arenas in the compiled code), and the peak
 resident set (VmHWM) of a process that loads one runtime and runs the model: the
 exported library through `descend.runtime` (numpy + ctypes), or an onnxruntime session.
 Compile time is that of the model alone: the child first compiles a one-op model, so
@@ -241,7 +241,8 @@ def child_descend(spec) -> dict:
             log(f"    descend      threads={threads}: {run['error']}")
     result["compile_rss_mb"] = max_rss_mb()
     try:
-        result.update(arena(spec["model"]))
+        result.update(compiled.memory_plan)  # loop-plan-memory's arenas, as compiled
+        result.update({"graph_" + k: v for k, v in arena(spec["model"]).items()})
     except Exception as exc:  # noqa: BLE001
         result["arena_error"] = one_line(exc)
     if spec.get("library"):
@@ -256,8 +257,9 @@ def child_descend(spec) -> dict:
 
 
 def arena(model_path: str) -> dict:
-    """The memory plan of the optimised graph (what descend.compile lowers): the arena the
-    plan-memory planner packs the intermediates into, and their total with no reuse."""
+    """The graph-level memory plan of the optimised graph (plan-memory), kept beside the
+    compiled one (`CompiledModel.memory_plan`, loop-plan-memory's arenas, which also hold
+    kernel-local buffers such as padded inputs)."""
     from descend.lowering.driver import lower
     from descend.rewrites.transforms.plan_memory import plan_function
     module = lower(model_path, stop_after="graph")

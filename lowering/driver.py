@@ -89,11 +89,13 @@ class CompiledModel:
     """A compiled model: `run(inputs)` with numpy in and out, `export_library(path)` for a
     shared library that `descend.runtime.load` (or C) runs without Python's compiler."""
 
-    def __init__(self, native, module, compile_seconds: float, target):
+    def __init__(self, native, module, compile_seconds: float, target, memory_plan: dict | None = None):
         self._native = native
         self.module = module          # the llvm-level module that was compiled
         self.compile_seconds = compile_seconds
         self.target = target
+        # loop-plan-memory's arenas: {"arena_bytes", "intermediate_bytes"} over all functions
+        self.memory_plan = memory_plan or {"arena_bytes": 0, "intermediate_bytes": 0}
 
     # ---- running --------------------------------------------------------------------------------
 
@@ -167,6 +169,18 @@ def random_inputs(specs: Sequence[TensorSpec], seed: int = 0) -> list[np.ndarray
     return out
 
 
+def memory_plan(loop_module) -> dict:
+    """The bytes loop-plan-memory's arenas take, and the intermediates they hold (what one
+    allocation per buffer would take), summed over the module's functions."""
+    plan = {"arena_bytes": 0, "intermediate_bytes": 0}
+    for op in loop_module.walk():
+        if op.name == "func.func":
+            arena, buffers = op.attributes.get("loop.arena_bytes"), op.attributes.get("loop.buffer_bytes")
+            plan["arena_bytes"] += arena.value if arena is not None else 0
+            plan["intermediate_bytes"] += buffers.value if buffers is not None else 0
+    return plan
+
+
 def lower(model, opt_level: int = 3, stop_after: str = "llvm", input_shapes=None, opset=None,
           instruments: Sequence[Any] = (), target="host"):
     """The module after the pipeline of `opt_level` up to `stop_after` (a fresh module),
@@ -192,7 +206,8 @@ def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, 
     target = target if isinstance(target, Target) else Target.parse(target)
     loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments, target)
     native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments)
-    compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target)
+    compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target,
+                             memory_plan(loop_module))
     # every core by default, as onnxruntime does; threads=1 for a single-threaded model
     compiled.set_num_threads(threads if threads is not None else (os.cpu_count() or 1))
     return compiled
