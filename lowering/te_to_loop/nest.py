@@ -445,14 +445,19 @@ class KernelLowering:
                 start = FloatAttr(start.value, wide)
             total = self._carry(inner, compute, nest, loops, env, axes, self.constants.get(start),
                                 inner_guards, combine)
-            if wide != element:
-                total = inner.build(arith.TruncFOp, total, result_types=[element]).result
-            if epilogue is not None:
-                self.forwarded[compute.output] = (list(axes), total)
-                total = self.emit_body(inner, epilogue, axes)
-                del self.forwarded[compute.output]
-            inner.build(StoreOp, total, dest, axes)
+            self._store_total(inner, compute, epilogue, total, dest, axes)
         self._guarded(b, exprs, output_guards, body)
+
+    def _store_total(self, b: Builder, compute, epilogue, total, dest, axes) -> None:
+        """Store a reduction's total (rounded back from its accumulator type), through the
+        fused epilogue when there is one."""
+        if total.type != compute.element_type:
+            total = b.build(arith.TruncFOp, total, result_types=[compute.element_type]).result
+        if epilogue is not None:
+            self.forwarded[compute.output] = (list(axes), total)
+            total = self.emit_body(b, epilogue, axes)
+            del self.forwarded[compute.output]
+        b.build(StoreOp, total, dest, axes)
 
     def _carry(self, b, compute, nest, loops, env, axes, acc, guards, combine) -> Value:
         """The reduction loops from `loops[0]` inward, carrying `acc`; returns the total."""
@@ -547,13 +552,7 @@ class KernelLowering:
 
             def store(guarded: Builder) -> None:
                 total = guarded.build(LoadOp, tile, at(e)).result
-                if wide != element:
-                    total = guarded.build(arith.TruncFOp, total, result_types=[element]).result
-                if epilogue is not None:
-                    self.forwarded[compute.output] = (list(axes), total)
-                    total = self.emit_body(guarded, epilogue, axes)
-                    del self.forwarded[compute.output]
-                guarded.build(StoreOp, total, dest, axes)
+                self._store_total(guarded, compute, epilogue, total, dest, axes)
             self._guarded(inner, exprs, output_guards, store)
         self._nest(b, tile_loops, env, write)
 
