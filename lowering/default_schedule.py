@@ -89,8 +89,8 @@ def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESH
 
 def _vector_width(compute: ComputeOp, extent: int, vector_bytes: int) -> int | None:
     t = compute.element_type
-    if not isinstance(t, (FloatType, IntegerType)) or t.width not in (16, 32, 64):
-        return None
+    if not isinstance(t, (FloatType, IntegerType)) or t.width not in (32, 64):
+        return None  # (f16/bf16 vectors need native support; narrow ints, care with widening)
     lanes = vector_bytes * 8 // t.width
     for width in (lanes, lanes // 2):
         if width >= 4 and extent % width == 0:

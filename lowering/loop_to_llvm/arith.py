@@ -9,7 +9,8 @@ import numpy as np
 
 from descend.dialects import llvm
 from descend.dialects.numeric import attr_to_value, dtype_of
-from descend.ir import (DenseElementsAttr, FloatAttr, FloatType, IntegerAttr, VectorType, f32,
+from descend.dialects.arith import CMPF_PREDICATES
+from descend.ir import (DenseElementsAttr, FloatAttr, FloatType, IntegerAttr, IntegerType, VectorType, f32,
                         i32, i64)
 from descend.ir.diagnostics import error
 
@@ -193,7 +194,28 @@ def cast(fl, op):
         # nor a plain `cc -shared` link provides; via f32 would round twice
         raise error(op.location, "lower-loop-to-llvm: a truncation from f64 to 16-bit floats cannot be "
                                  "lowered (no libcall for it is linked)")
+    if op.name == "arith.truncf" and getattr(llvm.types.scalar_of(t), "name", "") == "bf16":
+        fl.bind(op.results[0], _truncate_to_bf16(fl, x, t))
+        return
     fl.bind(op.results[0], fl.emit1(_CASTS[op.name], x, result_types=[t]))
+
+
+def _truncate_to_bf16(fl, x, t):
+    """f32 -> bf16 rounded to nearest even on the bits: on CPUs without bf16 instructions
+    LLVM calls __truncsfbf2 for an fptrunc, which nothing here links (the call crashed)."""
+    shape = getattr(t, "shape", None)
+    i32_t = VectorType(shape, i32) if shape else i32
+    i16_t = VectorType(shape, IntegerType(16)) if shape else IntegerType(16)
+    bits = fl.emit1(llvm.BitcastOp, x, result_types=[i32_t])
+    high = fl.emit1(llvm.LShrOp, bits, fl.constant(16, i32_t))
+    odd = fl.emit1(llvm.AndOp, high, fl.constant(1, i32_t))
+    rounded = fl.emit1(llvm.AddOp, fl.emit1(llvm.AddOp, bits, fl.constant(0x7FFF, i32_t)), odd)
+    rounded = fl.emit1(llvm.LShrOp, rounded, fl.constant(16, i32_t))
+    quiet = fl.emit1(llvm.OrOp, high, fl.constant(0x40, i32_t))
+    nan = fl.emit1(llvm.FCmpOp, x, x, predicate=IntegerAttr(CMPF_PREDICATES.index("uno"), i64),
+                   result_types=[bool_type_of(x.type)])
+    chosen = select(fl, nan, quiet, rounded)
+    return fl.emit1(llvm.BitcastOp, fl.emit1(llvm.TruncOp, chosen, result_types=[i16_t]), result_types=[t])
 
 
 @lowers("arith.index_cast", "arith.index_castui")

@@ -31,7 +31,7 @@ from descend.dialects.loop import (BroadcastOp, ForOp, LoadOp, StoreOp, VLoadOp,
                                    constant_trip_count)
 from descend.dialects.math import FmaOp
 from descend.dialects.numeric import constant_of
-from descend.ir import Context, DenseElementsAttr, IndexType, Operation, Pure, VectorType, index
+from descend.ir import Context, DenseElementsAttr, FloatType, IndexType, Operation, Pure, VectorType, index
 
 from ..pass_options import option
 from ..passes import Pass, register_pass
@@ -80,6 +80,10 @@ class _LoopVectorizer:
         for op in self.block.ops:
             if op.regions:
                 raise _Scalar(f"'{op.name}' with regions in the body")
+            if any(isinstance(r.type, FloatType) and r.type.width < 32 for r in op.results):
+                # f16/bf16 vectors: without native support LLVM expands their conversions
+                # into runtime calls nothing here links
+                raise _Scalar(f"'{op.name}' makes a {op.results[0].type}")
             if isinstance(op, LoadOp) and op.memref in stored and not self._varies(op):
                 raise _Scalar("a uniform load from a buffer the loop stores to")
 
