@@ -3,8 +3,8 @@ then with llvmlite parse, verify, optimise (O0-O3, the new pass manager) and eit
 (MCJIT) or emit LLVM IR, assembly, an object file, or a shared library linked with the
 system `cc`, for the host or for another target triple.
 
-Also here: descend's runtime support written directly in LLVM IR (`descend_parallel_for`,
-a pthread fork-join over an index range) and `add_runtime_api`, which adds the query
+Also here: linking descend's runtime support (`descend_parallel_for` and its thread pool, LLVM
+IR in lowering/thread_pool.py) into what is compiled, and `add_runtime_api`, which adds the query
 functions of the C API in runtime/descend_runtime.h to a module as llvm-dialect ops."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import llvmlite.binding as llvm
 
 from ..ir.diagnostics import error
 from .llvm_ir import translate
+from .thread_pool import PARALLEL_FOR, PARALLEL_FOR_IR
 
 _INITIALISED = False
 
@@ -121,120 +123,43 @@ class Target:
 
 # ---- descend_parallel_for ------------------------------------------------------------------
 
-PARALLEL_FOR = "descend_parallel_for"
-
-# void descend_parallel_for(ptr fn, ptr ctx, i64 n, i32 threads): runs fn(ctx, begin, end)
-# on [0, n) in min(threads, n) chunks of ceil(n / t); the caller runs the first chunk, each
-# other one runs on a pthread (inline if pthread_create fails), then all are joined.
-PARALLEL_FOR_IR = r"""
-%descend.task = type { ptr, ptr, i64, i64 }
-
-define internal ptr @descend_parallel_worker(ptr %task) {
-entry:
-  %fn = load ptr, ptr %task, align 8
-  %ctxp = getelementptr inbounds %descend.task, ptr %task, i32 0, i32 1
-  %ctx = load ptr, ptr %ctxp, align 8
-  %bp = getelementptr inbounds %descend.task, ptr %task, i32 0, i32 2
-  %begin = load i64, ptr %bp, align 8
-  %ep = getelementptr inbounds %descend.task, ptr %task, i32 0, i32 3
-  %end = load i64, ptr %ep, align 8
-  call void %fn(ptr %ctx, i64 %begin, i64 %end)
-  ret ptr null
-}
-
-define void @descend_parallel_for(ptr %fn, ptr %ctx, i64 %n, i32 %threads) {
-entry:
-  %empty = icmp sle i64 %n, 0
-  br i1 %empty, label %done, label %nonempty
-nonempty:
-  %t64 = sext i32 %threads to i64
-  %tpos = icmp sgt i64 %t64, 1
-  %t1 = select i1 %tpos, i64 %t64, i64 1
-  %tlt = icmp slt i64 %t1, %n
-  %t = select i1 %tlt, i64 %t1, i64 %n
-  %single = icmp eq i64 %t, 1
-  br i1 %single, label %serial, label %parallel
-serial:
-  call void %fn(ptr %ctx, i64 0, i64 %n)
-  br label %done
-parallel:
-  %tm1 = sub i64 %t, 1
-  %nt = add i64 %n, %tm1
-  %chunk = udiv i64 %nt, %t
-  %tasks = alloca %descend.task, i64 %t, align 16
-  %tids = alloca i64, i64 %t, align 8
-  %ok = alloca i8, i64 %t, align 1
-  br label %spawn.head
-spawn.head:
-  %i = phi i64 [ 1, %parallel ], [ %inext, %spawn.next ]
-  %more = icmp slt i64 %i, %t
-  br i1 %more, label %spawn.body, label %run.own
-spawn.body:
-  %b = mul i64 %i, %chunk
-  %e0 = add i64 %b, %chunk
-  %eover = icmp sgt i64 %e0, %n
-  %e = select i1 %eover, i64 %n, i64 %e0
-  %okp = getelementptr inbounds i8, ptr %ok, i64 %i
-  store i8 0, ptr %okp, align 1
-  %has = icmp slt i64 %b, %e
-  br i1 %has, label %spawn.create, label %spawn.next
-spawn.create:
-  %task = getelementptr inbounds %descend.task, ptr %tasks, i64 %i
-  store ptr %fn, ptr %task, align 8
-  %tctx = getelementptr inbounds %descend.task, ptr %task, i32 0, i32 1
-  store ptr %ctx, ptr %tctx, align 8
-  %tb = getelementptr inbounds %descend.task, ptr %task, i32 0, i32 2
-  store i64 %b, ptr %tb, align 8
-  %te = getelementptr inbounds %descend.task, ptr %task, i32 0, i32 3
-  store i64 %e, ptr %te, align 8
-  %tid = getelementptr inbounds i64, ptr %tids, i64 %i
-  %rc = call i32 @pthread_create(ptr %tid, ptr null, ptr @descend_parallel_worker, ptr %task)
-  %created = icmp eq i32 %rc, 0
-  br i1 %created, label %spawn.ok, label %spawn.inline
-spawn.ok:
-  store i8 1, ptr %okp, align 1
-  br label %spawn.next
-spawn.inline:
-  call void %fn(ptr %ctx, i64 %b, i64 %e)
-  br label %spawn.next
-spawn.next:
-  %inext = add i64 %i, 1
-  br label %spawn.head
-run.own:
-  call void %fn(ptr %ctx, i64 0, i64 %chunk)
-  br label %join.head
-join.head:
-  %j = phi i64 [ 1, %run.own ], [ %jnext, %join.next ]
-  %jmore = icmp slt i64 %j, %t
-  br i1 %jmore, label %join.body, label %done
-join.body:
-  %okq = getelementptr inbounds i8, ptr %ok, i64 %j
-  %okv = load i8, ptr %okq, align 1
-  %wasok = icmp ne i8 %okv, 0
-  br i1 %wasok, label %join.do, label %join.next
-join.do:
-  %tidq = getelementptr inbounds i64, ptr %tids, i64 %j
-  %tidv = load i64, ptr %tidq, align 8
-  %jrc = call i32 @pthread_join(i64 %tidv, ptr null)
-  br label %join.next
-join.next:
-  %jnext = add i64 %j, 1
-  br label %join.head
-done:
-  ret void
-}
-
-declare i32 @pthread_create(ptr, ptr, ptr, ptr)
-declare i32 @pthread_join(i64, ptr)
-"""
-
 BUILTINS = {PARALLEL_FOR: PARALLEL_FOR_IR}
 
 
-def to_llvm_ir(module) -> str:
+def to_llvm_ir(module, link_runtime: bool = True) -> str:
     """LLVM IR text of an llvm-dialect module, with descend's runtime support linked in
-    (an external `llvm.func @descend_parallel_for(...)` gets its definition)."""
-    return translate(module, builtins=BUILTINS)
+    (an external `llvm.func @descend_parallel_for(...)` gets its definition); with
+    link_runtime=False it stays a declaration (the JIT resolves it to jit_runtime's copy)."""
+    return translate(module, builtins=BUILTINS if link_runtime else None)
+
+
+_RUNTIME_LOCK = threading.Lock()
+_RUNTIME_ENGINE = None
+
+
+def jit_runtime():
+    """The parallel runtime compiled once per process for every JIT-compiled module, which
+    find `descend_parallel_for` through llvm.add_symbol. Its pool's idle threads run this
+    code, so it must never be freed (a model's engine is, when the model is collected), and
+    one copy means one pool for every JIT model of the process. Returns the MCJIT engine."""
+    global _RUNTIME_ENGINE
+    with _RUNTIME_LOCK:
+        if _RUNTIME_ENGINE is None:
+            mod, tm = compile_module(f"; ModuleID = 'descend_runtime'\n{PARALLEL_FOR_IR}",
+                                     Target.host(), 3, jit=True)
+            engine = llvm.create_mcjit_compiler(mod, tm)
+            engine.finalize_object()
+            llvm.add_symbol(PARALLEL_FOR, engine.get_function_address(PARALLEL_FOR))
+            _RUNTIME_ENGINE = engine
+        return _RUNTIME_ENGINE
+
+
+def thread_pool() -> str:
+    """What parallel loops of JIT-compiled code run on in this process: "pool" (descend's
+    persistent threads) or "pthread" (threads created per call: DESCEND_THREAD_POOL=pthread,
+    read at a process's first parallel call)."""
+    address = jit_runtime().get_function_address("descend_thread_pool")
+    return {1: "pool", 2: "pthread"}[ctypes.CFUNCTYPE(ctypes.c_int32)(address)()]
 
 
 # ---- compile -------------------------------------------------------------------------------
@@ -243,16 +168,17 @@ class CodegenError(Exception):
     """LLVM rejected the IR, or linking failed; the message quotes LLVM or the linker."""
 
 
-def _as_ir(source) -> str:
-    return source if isinstance(source, str) else to_llvm_ir(source)
+def _as_ir(source, link_runtime: bool = True) -> str:
+    return source if isinstance(source, str) else to_llvm_ir(source, link_runtime)
 
 
-def compile_module(source, target: "Target | str | None" = None, opt_level: int = 3, jit: bool = False):
+def compile_module(source, target: "Target | str | None" = None, opt_level: int = 3, jit: bool = False,
+                   link_runtime: bool = True):
     """Parse, verify and optimise; returns (llvmlite ModuleRef, TargetMachine)."""
     if opt_level not in (0, 1, 2, 3):
         raise ValueError(f"opt_level must be 0, 1, 2 or 3, got {opt_level}")
     target = Target.parse(target)
-    text = _as_ir(source)
+    text = _as_ir(source, link_runtime)
     init_llvm()
     try:
         mod = llvm.parse_assembly(text)
@@ -328,7 +254,9 @@ class JITModule:
 
     def __init__(self, source, target=None, opt_level: int = 3):
         target = Target.parse(target)
-        self.module, self.target_machine = compile_module(source, target, opt_level, jit=True)
+        jit_runtime()  # descend_parallel_for comes from the process's one copy
+        self.module, self.target_machine = compile_module(source, target, opt_level, jit=True,
+                                                          link_runtime=False)
         self.engine = llvm.create_mcjit_compiler(self.module, self.target_machine)
         self.engine.finalize_object()
         self.engine.run_static_constructors()

@@ -29,7 +29,9 @@ void descend_destroy(descend_model *model);
  * different instances. */
 int32_t descend_run(descend_model *model, const void **inputs, void **outputs);
 
-/* Use n >= 1 threads for parallel loops (n < 1 means 1). */
+/* Use n >= 1 threads for parallel loops (n < 1 means 1). They run on worker threads the
+ * library starts when first needed and keeps until it is unloaded; one descend_run at a time
+ * uses them, concurrent ones run their loops serially (docs/threads.md). */
 void descend_set_num_threads(descend_model *model, int32_t n);
 int32_t descend_get_num_threads(descend_model *model);
 
