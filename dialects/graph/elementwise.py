@@ -79,8 +79,9 @@ def round_to_bf16(x) -> np.ndarray:
 
 
 def cast_array(x, element: Type, saturate: bool = True) -> np.ndarray:
-    """ONNX's Cast on numpy values: float -> int truncates toward zero, anything -> i1 is
-    `!= 0`, int -> int wraps, narrowing floats round to nearest even. To an 8- or 4-bit
+    """ONNX's Cast on numpy values: float -> int truncates toward zero (to a 2- or 4-bit int,
+    out of range is 0), anything -> i1 is `!= 0`, int -> int wraps, narrowing floats round
+    to nearest even. To an 8- or 4-bit
     float, `saturate` clamps out-of-range values (and infinities) to the largest finite
     value; without it they become inf, or NaN where the type has no inf."""
     x = np.asarray(x)
@@ -95,6 +96,15 @@ def cast_array(x, element: Type, saturate: bool = True) -> np.ndarray:
             wide = np.clip(wide, float(info.min), float(info.max))
         with np.errstate(all="ignore"):
             return wide.astype(dtype)
+    if category(element) == NARROW_INT and x.dtype.kind == "f":
+        # float -> 2/4-bit int: a value out of the type's range becomes 0, as onnx's
+        # reference (and its node tests' data, onnx 1.23) gives; in range it truncates
+        bits = element.width
+        low, high = (0, (1 << bits) - 1) if element.signedness == "u" else (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+        with np.errstate(all="ignore"):
+            wide = np.trunc(x.astype(np.float64))
+            inside = (wide >= low) & (wide <= high)
+            return np.where(inside, wide, 0).astype(np.int64).astype(dtype)
     with np.errstate(all="ignore"):
         y = x.astype(dtype)
     if category(element) == NARROW_INT:  # wrap to the narrow width, as the 8-bit storage does not

@@ -142,7 +142,9 @@ def test_conv_integer_matches_onnxruntime_and_onnx_per_channel():
 
 
 def test_qlinear_conv_with_bias_and_per_channel_scales_matches_onnxruntime():
-    x, w = ints(0, 255, (1, 4, 6, 6), np.uint8), ints(-127, 127, (4, 2, 3, 3), np.int8)
+    # 7-bit weights: on AVX2 without VNNI onnxruntime's u8 x s8 kernel adds products in
+    # pairs into saturating int16 (255*127*2 overflows), so full-range weights differ there
+    x, w = ints(0, 255, (1, 4, 6, 6), np.uint8), ints(-63, 63, (4, 2, 3, 3), np.int8)
     bias = ints(-1000, 1000, (4,), np.int32)
     args = [x, np.array(0.02, np.float32), np.array(128, np.uint8), w,
             np.array([0.01, 0.02, 0.03, 0.04], np.float32), np.zeros(4, np.int8),
