@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Iterator, Sequence, Union
 
-from descend.dialects.te import ComputeOp, KernelOp, ScheduleAttr
+from descend.dialects.loop import AllocaOp
+from descend.dialects.numeric import dtype_of
+from descend.dialects.te import ComputeOp, KernelOp, ReadOp, ScheduleAttr, YieldOp
 
 KINDS = ("serial", "parallel", "vectorized", "unrolled")
 
@@ -222,12 +224,38 @@ class CacheWrite:
     op = "cache_write"
 
 
+@dataclass(frozen=True)
+class ComputeAt:
+    """Compute the producer `compute` inside `consumer`'s nest, just inside its loop `axis`
+    (TVM's `s[compute].compute_at(s[consumer], axis)`): at each iteration of the loops down
+    to `axis`, the box of the producer that the consumer's inner loops read (inferred from
+    the reads' affine indices) is computed into a local buffer, which those reads then load.
+    The producer gets no buffer and no loops of its own."""
+    compute: ComputeKey
+    consumer: ComputeKey
+    axis: str
+    op = "compute_at"
+
+
+@dataclass(frozen=True)
+class CacheRead:
+    """Copy the box of `tensor` (a kernel argument's name, or a materialised compute) that
+    the consumer `compute`'s loops inside `axis` read into a local buffer at the top of loop
+    `axis`; those reads load the copy (TVM's `cache_read` with the cache stage placed by
+    `compute_at`)."""
+    compute: ComputeKey
+    tensor: ComputeKey
+    axis: str
+    op = "cache_read"
+
+
 # Elements a local tile may hold: a register tile, not a cache block (2048 f32 = 8 KiB).
 MAX_TILE_ELEMENTS = 2048
 
-Record = Union[Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline, CacheWrite]
+Record = Union[Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline, CacheWrite, ComputeAt,
+               CacheRead]
 PRIMITIVES = {cls.op: cls for cls in (Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline,
-                                      CacheWrite)}
+                                      CacheWrite, ComputeAt, CacheRead)}
 
 
 def record_to_json(record: Record) -> dict:
@@ -262,7 +290,7 @@ def record_from_json(data: dict, position: int = 0) -> Record:
                 continue
             raise ScheduleError(f"{where} ({kind}): missing field '{name}'")
         value = data[name]
-        if name == "compute":
+        if name in ("compute", "consumer", "tensor"):
             ok = isinstance(value, (str, int)) and not isinstance(value, bool)
         elif name == "factor":
             ok = isinstance(value, int) and not isinstance(value, bool)
@@ -313,6 +341,9 @@ class LoopNest:
     domain: dict = field(default_factory=dict)
     inlined: bool = False
     cache_write: bool = False
+    computed_at: tuple | None = None   # compute_at: (consumer key, axis); no loops of its own
+    cache_reads: tuple = ()            # cache_read: ((tensor key, axis), ...) as recorded
+    stages: tuple = ()                 # the Stages at its loops (Schedule.validate fills them)
 
     def tile_split(self) -> tuple[tuple, tuple, tuple]:
         """With cache_write: (outer loops, the reduction loops around the tile, the tile
@@ -390,6 +421,15 @@ def loop_nest(compute: str, shape: Sequence[int], reduce: Sequence[int],
                                 f"{', '.join(a for a in domain if a.startswith('r'))}; only computes "
                                 "without reduction axes can be inlined")
         return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain, inlined=True)
+    at_record = next((r for r in records if isinstance(r, ComputeAt)), None)
+    if at_record is not None:
+        others = [r.op for r in records if r is not at_record]
+        if others:
+            raise ScheduleError(f"compute_at: compute '{compute}' is computed at "
+                                f"'{_display((at_record.consumer,))}', where its loops span the region "
+                                f"read there; it takes no {others[0]}")
+        return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain,
+                        computed_at=(at_record.consumer, at_record.axis))
     for record in records:
         state.apply(record)
     return state.finish()
@@ -407,6 +447,7 @@ class _NestState:
         self.guards: list[Guard] = []
         self.used = set(domain)
         self.cache_write = False
+        self.cache_reads: list = []
 
     # ---- checks ----------------------------------------------------------------------------
 
@@ -512,6 +553,12 @@ class _NestState:
                                             "nothing to accumulate in a local tile")
         self.cache_write = True
 
+    def _cache_read(self, r: CacheRead) -> None:
+        if any(tensor == r.tensor for tensor, _ in self.cache_reads):
+            raise self._fail("cache_read", f"tensor '{_display((r.tensor,))}' is already cached for compute "
+                                           f"'{self.compute}'")
+        self.cache_reads.append((r.tensor, r.axis))
+
     def _substitute(self, mapping: dict) -> None:
         self.axes = {a: substitute(e, mapping) for a, e in self.axes.items()}
         self.guards = [Guard(substitute(g.expr, mapping), g.extent) for g in self.guards]
@@ -530,8 +577,11 @@ class _NestState:
                       for n in self.order)
         if self.cache_write:
             self._check_tile(loops)
-        return LoopNest(self.compute, loops, dict(self.axes), tuple(self.guards), dict(self.domain),
-                        cache_write=self.cache_write)
+        nest = LoopNest(self.compute, loops, dict(self.axes), tuple(self.guards), dict(self.domain),
+                        cache_write=self.cache_write, cache_reads=tuple(self.cache_reads))
+        for tensor, axis in self.cache_reads:
+            check_stage_axis("cache_read", nest, axis, f"the copy of '{_display((tensor,))}'")
+        return nest
 
     def _check_tile(self, loops) -> None:
         order = ", ".join(loop.name for loop in loops)
@@ -551,6 +601,314 @@ class _NestState:
             raise self._fail("cache_write", f"the local tile of compute '{self.compute}' would hold "
                                             f"{elements} elements (loops {', '.join(l.name for l in tile)}); "
                                             f"at most {MAX_TILE_ELEMENTS} fit in registers")
+
+
+# ---- compute_at and cache_read: the region a consumer reads inside a loop ----------------------
+
+@dataclass(frozen=True)
+class RegionDim:
+    """One dimension of a local buffer: tensor index `base + t` for t in 0..extent, `base` in
+    the loops down to the stage's axis; `guarded` when `base + t` may reach `limit` (the
+    tensor's extent), so those elements are skipped."""
+    base: IndexExpr
+    extent: int
+    limit: int
+    guarded: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """A local buffer made at the top of a consumer's loop `axis`: `producer` computed over
+    `region` (compute_at) or `tensor` copied (cache_read, producer None). The consumer's
+    reads of `tensor` load the buffer at their index minus each dimension's base."""
+    primitive: str
+    name: str
+    tensor: object
+    axis: str
+    region: tuple
+    producer: object = None
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(d.extent for d in self.region)
+
+
+def check_stage_axis(primitive: str, nest: LoopNest, axis: str, what: str) -> None:
+    """Can a stage sit just inside loop `axis` of `nest`?"""
+    names = [loop.name for loop in nest.loops]
+    if axis not in names:
+        raise ScheduleError(f"{primitive}: axis '{axis}' is not a loop of compute '{nest.compute}' "
+                            f"(loops: {', '.join(names) or 'none'})")
+    loop = nest.loops[names.index(axis)]
+    if loop.kind == "vectorized":
+        raise ScheduleError(f"{primitive}: axis '{axis}' of compute '{nest.compute}' is vectorized: its "
+                            f"iterations are vector lanes, so {what} cannot be made inside it")
+    if nest.cache_write and loop in nest.tile_split()[2]:
+        raise ScheduleError(f"{primitive}: axis '{axis}' of compute '{nest.compute}' is a loop of its "
+                            f"cache_write tile; {what} must be made outside the tile's loops")
+
+
+def _int_constant(op) -> int | None:
+    value = getattr(op.properties.get("value"), "value", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def affine_reads(compute: ComputeOp, tensor, inlined: dict, forms: list | None = None) -> list[tuple]:
+    """The index forms of every read of `tensor` one element of `compute` makes, following
+    reads of `inlined` computes (te value -> ComputeOp) into their bodies. A form is
+    `(coeffs, constant)`, the index being `sum(coeffs[a] * a) + constant` over the compute's
+    axes (i0.., r0..), or None when it is not affine in them (a division, a select, data)."""
+    block = compute.block
+    if forms is None:
+        n_out = len(compute.shape)
+        names = [f"i{n}" for n in range(n_out)] + [f"r{n}" for n in range(len(block.args) - n_out)]
+        forms = [({name: 1}, 0) for name in names]
+    env = dict(zip(block.args, forms))
+    reads: list[tuple] = []
+    for op in block.ops:
+        if isinstance(op, YieldOp):
+            break
+        if isinstance(op, ReadOp):
+            at = [env.get(i) for i in op.indices]
+            if op.tensor is tensor:
+                reads.append(tuple(at))
+            elif op.tensor in inlined:
+                reads.extend(affine_reads(inlined[op.tensor], tensor, inlined, at))
+            continue
+        operands = [env.get(v) for v in op.operands]
+        form = None
+        if op.name == "arith.constant":
+            value = _int_constant(op)
+            form = None if value is None else ({}, value)
+        elif op.name in ("arith.addi", "arith.subi") and None not in operands:
+            sign = 1 if op.name == "arith.addi" else -1
+            (ca, ka), (cb, kb) = operands
+            coeffs = dict(ca)
+            for a, c in cb.items():
+                coeffs[a] = coeffs.get(a, 0) + sign * c
+            form = (coeffs, ka + sign * kb)
+        elif op.name == "arith.muli" and None not in operands:
+            (ca, ka), (cb, kb) = operands
+            if not cb or not ca:
+                (coeffs, k), factor = ((ca, ka), kb) if not cb else ((cb, kb), ka)
+                form = ({a: c * factor for a, c in coeffs.items()}, k * factor)
+        elif op.name in ("arith.index_cast", "arith.index_castui"):
+            form = operands[0]
+        for result in op.results:
+            env[result] = form
+    return reads
+
+
+def _upper(e: IndexExpr, extents: dict) -> int:
+    """The largest value of `e` with each loop variable in 0..extent."""
+    if isinstance(e, Var):
+        return extents[e.name] - 1
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Add):
+        return _upper(e.lhs, extents) + _upper(e.rhs, extents)
+    if isinstance(e, Mul):
+        return _upper(e.lhs, extents) * e.factor
+    if isinstance(e, FloorDiv):
+        return _upper(e.lhs, extents) // e.divisor
+    return min(_upper(e.lhs, extents), e.divisor - 1)
+
+
+def _variables(e: IndexExpr) -> set:
+    if isinstance(e, Var):
+        return {e.name}
+    if isinstance(e, Const):
+        return set()
+    if isinstance(e, Add):
+        return _variables(e.lhs) | _variables(e.rhs)
+    return _variables(e.lhs)
+
+
+def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int] | None:
+    """`e` (in loop variables) as `base + [0, width)` while the `inner` loops (name ->
+    extent) run: base in the other loops. None when a division mixes both."""
+    if isinstance(e, Var):
+        return (Const(0), inner[e.name]) if e.name in inner else (e, 1)
+    if isinstance(e, Const):
+        return e, 1
+    if isinstance(e, Add):
+        lhs, rhs = _box(e.lhs, inner), _box(e.rhs, inner)
+        if lhs is None or rhs is None:
+            return None
+        return add(lhs[0], rhs[0]), lhs[1] + rhs[1] - 1
+    if isinstance(e, Mul):
+        lhs = _box(e.lhs, inner)
+        return None if lhs is None else (mul(lhs[0], e.factor), (lhs[1] - 1) * e.factor + 1)
+    names = _variables(e.lhs)
+    if not names & set(inner):
+        return e, 1
+    if not names <= set(inner):
+        return None
+    high = _upper(e.lhs, inner)
+    return Const(0), (high // e.divisor + 1 if isinstance(e, FloorDiv) else min(high + 1, e.divisor))
+
+
+def _linear(e: IndexExpr) -> tuple[dict, int]:
+    """`e` as {term: coefficient} plus a constant (a division or remainder is one term)."""
+    if isinstance(e, Const):
+        return {}, e.value
+    if isinstance(e, Add):
+        (a, ka), (b, kb) = _linear(e.lhs), _linear(e.rhs)
+        terms = dict(a)
+        for term, c in b.items():
+            terms[term] = terms.get(term, 0) + c
+        return terms, ka + kb
+    if isinstance(e, Mul):
+        terms, k = _linear(e.lhs)
+        return {t: c * e.factor for t, c in terms.items()}, k * e.factor
+    return {e: 1}, 0
+
+
+def _from_linear(terms: dict, constant: int) -> IndexExpr:
+    result: IndexExpr = Const(0)
+    for term, c in terms.items():
+        if c:
+            result = add(result, mul(term, c))
+    return add(result, Const(constant))
+
+
+def read_region(primitive: str, consumer: ComputeOp, nest: LoopNest, tensor, name: str, axis: str,
+                inlined: dict) -> tuple:
+    """The RegionDims of the box of `tensor` (called `name`) that `consumer`'s loops inside
+    `axis` read, for each iteration of the loops down to `axis`: each read index must be an
+    affine function of the axes with non-negative coefficients, the loops inside `axis`
+    giving a range of constant width; reads whose bases differ by more than a constant get
+    one box from their common base to the farthest element any of them can reach.
+    ScheduleError (naming the compute, the axis and why) otherwise."""
+    where = f"{primitive}: compute '{nest.compute}'"
+    reads = affine_reads(consumer, tensor, inlined)
+    if not reads:
+        raise ScheduleError(f"{where} does not read '{name}'")
+    at = [loop.name for loop in nest.loops].index(axis)
+    inner = {loop.name: loop.extent for loop in nest.loops[at + 1:]}
+    outer = {loop.name: loop.extent for loop in nest.loops[:at + 1]}
+    boxes = {}
+    for a, e in nest.axes.items():
+        box = _box(e, inner)
+        if box is None:
+            raise ScheduleError(f"{where}: its axis {a} = {e} divides a sum of loops outside and "
+                                f"inside '{axis}', so the part of '{name}' read inside '{axis}' is not a box")
+        boxes[a] = (_linear(box[0]), box[1])
+    shape = tuple(tensor.type.shape)
+    region = []
+    for d, limit in enumerate(shape):
+        spans = []
+        for read in reads:
+            form = read[d]
+            if form is None:
+                raise ScheduleError(f"{where} reads '{name}' at an index (#{d}) that is not an affine "
+                                    f"function of its axes, so the region it reads inside loop "
+                                    f"'{axis}' cannot be inferred")
+            coeffs, constant = form
+            terms, width = {}, 1
+            for a, c in coeffs.items():
+                if c < 0:
+                    raise ScheduleError(f"{where} reads '{name}' at an index (#{d}) that goes down as "
+                                        f"axis {a} goes up; only non-negative strides are supported")
+                (a_terms, a_constant), a_width = boxes[a]
+                for term, k in a_terms.items():
+                    terms[term] = terms.get(term, 0) + c * k
+                constant += c * a_constant
+                width += c * (a_width - 1)
+            terms = {t: k for t, k in terms.items() if k}
+            spans.append((terms, constant, constant + width))
+        # reads whose bases differ by more than a constant share the part all of them have;
+        # the rest (never negative) widens the box by its largest value
+        every = {t: None for span in spans for t in span[0]}
+        terms = {t: min(span[0].get(t, 0) for span in spans) for t in every}
+        terms = {t: k for t, k in terms.items() if k}
+        low = min(span[1] for span in spans)
+        high = max(span[2] + sum((k - terms.get(t, 0)) * _upper(t, outer) for t, k in span[0].items())
+                   for span in spans)
+        if low < 0:
+            raise ScheduleError(f"{where} reads '{name}' along dimension {d} at a negative offset ({low}) "
+                                f"from the loops' base inside loop '{axis}'")
+        base = _from_linear(terms, low)
+        extent = min(high - low, limit)
+        region.append(RegionDim(base, extent, limit, _upper(base, outer) + extent > limit))
+    elements = 1
+    for dim in region:
+        elements *= dim.extent
+    size = elements * max(1, dtype_of(tensor.type.element_type).itemsize)
+    if size > AllocaOp.MAX_BYTES:
+        raise ScheduleError(f"{primitive}: the region of '{name}' that compute '{nest.compute}' reads "
+                            f"inside loop '{axis}' holds {elements} elements ({size} bytes); a local "
+                            f"buffer holds at most {AllocaOp.MAX_BYTES} bytes (choose an inner loop)")
+    return tuple(region)
+
+
+def attach_stages(kernel: KernelOp, nests: dict) -> dict:
+    """`nests` ({compute: LoopNest} of `kernel`) with the consumers' Stages filled in from
+    their compute_at producers and cache_read records, each checked."""
+    computes = kernel.computes()
+    by_key = {k: c for c in computes for k in compute_keys(c)}
+    inlined = {c.output: c for c in computes if nests[c].inlined}
+    returned = {id(v) for v in kernel.block.terminator.operands}
+    stages: dict = {c: [] for c in computes}
+
+    def name_of(c):
+        return nests[c].compute
+
+    for producer in computes:
+        at = nests[producer].computed_at
+        if at is None:
+            continue
+        key, axis = at
+        pname = name_of(producer)
+        consumer = by_key.get(key)
+        if consumer is None:
+            names = ", ".join(str(k) for k in sorted(by_key, key=str))
+            raise ScheduleError(f"compute_at: compute '{pname}' is to be computed at {key!r}, which is not "
+                                f"a compute of te.kernel \"{kernel.kernel_name.value}\" (computes: {names})")
+        cname = name_of(consumer)
+        if consumer is producer:
+            raise ScheduleError(f"compute_at: compute '{pname}' cannot be computed at its own loops")
+        if id(producer.output) in returned:
+            raise ScheduleError(f"compute_at: compute '{pname}' is a result of the te.kernel; computed "
+                                f"at '{cname}' it would have no buffer to return")
+        if nests[consumer].inlined:
+            raise ScheduleError(f"compute_at: compute '{cname}' is inlined, so it has no loop '{axis}' "
+                                f"to compute '{pname}' at")
+        readers = [c for c in computes if c is not producer and not nests[c].inlined
+                   and affine_reads(c, producer.output, inlined)]
+        if readers != [consumer]:
+            listed = ", ".join(f"'{name_of(c)}'" for c in readers) or "no compute"
+            raise ScheduleError(f"compute_at: compute '{pname}' is read by {listed}; it can be computed "
+                                f"at '{cname}' only when '{cname}' is its one consumer")
+        if nests[consumer].computed_at is not None:
+            raise ScheduleError(f"compute_at: compute '{cname}' is itself computed at "
+                                f"'{_display((nests[consumer].computed_at[0],))}'; '{pname}' cannot be "
+                                "computed at it (chains of compute_at are not supported)")
+        check_stage_axis("compute_at", nests[consumer], axis, f"compute '{pname}'")
+        region = read_region("compute_at", consumer, nests[consumer], producer.output, pname, axis, inlined)
+        stages[consumer].append(Stage("compute_at", pname, producer.output, axis, region, producer))
+    args = {a.name_hint: a for a in kernel.block.args if a.name_hint}
+    for consumer in computes:
+        for key, axis in nests[consumer].cache_reads:
+            cname = name_of(consumer)
+            tensor = args.get(key) if isinstance(key, str) else None
+            if tensor is None and key in by_key:
+                source = by_key[key]
+                tensor = source.output
+                if nests[source].inlined:
+                    raise ScheduleError(f"cache_read: compute '{_display((key,))}' is inlined into its "
+                                        f"readers; it has no buffer for compute '{cname}' to copy")
+                if nests[source].computed_at is not None:
+                    raise ScheduleError(f"cache_read: compute '{_display((key,))}' is computed at "
+                                        f"'{_display((nests[source].computed_at[0],))}', already in a "
+                                        "local buffer")
+            if tensor is None:
+                names = ", ".join([*args, *(str(k) for k in sorted(by_key, key=str))])
+                raise ScheduleError(f"cache_read: compute '{cname}' has no tensor {key!r} to cache "
+                                    f"(kernel arguments and computes: {names})")
+            region = read_region("cache_read", consumer, nests[consumer], tensor, _display((key,)), axis, inlined)
+            stages[consumer].append(Stage("cache_read", _display((key,)), tensor, axis, region))
+    return {c: replace(nest, stages=tuple(stages[c])) if stages[c] else nest for c, nest in nests.items()}
 
 
 # ---- the schedule -------------------------------------------------------------------------
@@ -622,6 +980,15 @@ class Schedule:
     def cache_write(self, compute: ComputeKey) -> None:
         self.records.append(CacheWrite(compute))
 
+    def compute_at(self, producer: ComputeKey, consumer: ComputeKey, axis: str) -> None:
+        """Compute `producer` inside `consumer`'s loop `axis`, the region read there at a time."""
+        self.records.append(ComputeAt(producer, consumer, axis))
+
+    def cache_read(self, tensor: ComputeKey, consumer: ComputeKey, axis: str) -> None:
+        """Copy the region of `tensor` that `consumer` reads inside its loop `axis` to a local
+        buffer at that loop, and read it there."""
+        self.records.append(CacheRead(consumer, tensor, axis))
+
     # ---- JSON and the IR attribute ---------------------------------------------------------
 
     def to_json(self) -> str:
@@ -690,7 +1057,10 @@ class Schedule:
                 raise kernel.error(f"compute_inline: compute '{nest.compute}' is a result of the "
                                    "te.kernel and cannot be inlined")
             nests[c] = nest
-        return nests
+        try:
+            return attach_stages(kernel, nests)
+        except ScheduleError as exc:
+            raise kernel.error(str(exc)) from None
 
     # ---- container protocol ----------------------------------------------------------------
 

@@ -19,7 +19,15 @@ returns nothing. Per compute (in order):
   * with cache_write, the output loops inside the reduction loops span a loop.alloca tile:
     filled with the start value, updated by each reduction step (a guarded step adds the
     combiner's identity, so out-of-range lanes never read out of bounds) and stored once
-    to the output after the reduction, the fused epilogue applied there.
+    to the output after the reduction, the fused epilogue applied there;
+  * its Stages (compute_at producers, cache_read copies) open at the top of their loop's
+    body, whichever path builds that loop: a loop.alloca of the region's shape, a nest over
+    it (`<name>.0`, `<name>.1`, ...) filling element t with the producer's body (its
+    reduction carried in iter_args) or the tensor's element at base + t, guarded where
+    base + t may pass the tensor's end; from there on the consumer's reads of the tensor
+    load the local buffer at their index minus the base;
+- computed at another compute's loop (compute_at): nothing here, no buffer; its consumer's
+  nest computes it.
 The body's arith/math ops are cloned (its constants once, at the top of the function);
 te.read becomes loop.load of the buffer holding the tensor; te.yield's value is what is
 stored or combined. `vectorized` loops keep a scalar body (LLVM's loop vectoriser widens
@@ -38,7 +46,7 @@ from descend.dialects.te.semantics import identity
 from descend.ir import (Block, Builder, FloatAttr, FloatType, FunctionType, IntegerAttr, IntegerType,
                         MemRefType, ShapedType, Value, f32, index)
 
-from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Var
+from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Stage, Var
 
 
 def memref_of(t: ShapedType) -> MemRefType:
@@ -218,6 +226,8 @@ class KernelLowering:
         self.buffers: dict = {}   # te value (kernel argument or compute result) -> buffer
         self.inlined: dict = {}   # te value -> the inlined ComputeOp defining it
         self.forwarded: dict = {}  # te value -> (indices, scalar): a fused epilogue's read of its anchor
+        self.hooks: dict = {}      # loop name -> Stages to make at the top of its body
+        self.local: dict = {}      # te value -> (local buffer, bases): a Stage's reads redirected
 
     def build(self) -> FuncOp:
         kernel = self.kernel
@@ -251,7 +261,7 @@ class KernelLowering:
         self.inlined.update((c.output, c) for c in kernel.computes() if self.nests[c].inlined)
         for compute in kernel.computes():
             nest = self.nests[compute]
-            if nest.inlined:
+            if nest.inlined or nest.computed_at is not None:
                 continue
             if compute not in live or compute in fused_into:
                 continue
@@ -360,6 +370,12 @@ class KernelLowering:
                     mapping[op.value] = forwarded[1]
                 elif producer is not None:
                     mapping[op.value] = self.emit_body(b, producer, at)
+                elif op.tensor in self.local:
+                    buffer, bases = self.local[op.tensor]
+                    at = [self.constants.index(0) if extent == 1 else i if base is None
+                          else b.build(arith.SubIOp, i, base).result
+                          for i, base, extent in zip(at, bases, buffer.type.shape)]
+                    mapping[op.value] = b.build(LoadOp, buffer, at, location=op.location).result
                 else:
                     load = b.build(LoadOp, self.buffers[op.tensor], at, location=op.location)
                     mapping[op.value] = load.result
@@ -374,6 +390,16 @@ class KernelLowering:
 
     def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
                      epilogue: ComputeOp | None = None) -> None:
+        self.hooks = {}
+        for stage in nest.stages:
+            self.hooks.setdefault(stage.axis, []).append(stage)
+        try:
+            self._emit_nests(b, compute, nest, dest, epilogue)
+        finally:
+            self.hooks, self.local = {}, {}
+
+    def _emit_nests(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
+                    epilogue: ComputeOp | None) -> None:
         if nest.cache_write:
             outer, reductions, tile = nest.tile_split()
             if nest.partial_tiles:
@@ -403,8 +429,80 @@ class KernelLowering:
             return
         loop = loops[0]
         _, body = build_for(b, self.constants, loop.extent, loop.kind, loop.name)
-        self._nest(body, loops[1:], {**env, loop.name: body.insertion_point.block.args[0]}, innermost)
+        env = {**env, loop.name: body.insertion_point.block.args[0]}
+        self._open(body, loop.name, env)
+        self._nest(body, loops[1:], env, innermost)
         body.build(YieldOp, [])
+
+    # ---- stages: compute_at and cache_read ----------------------------------------------
+
+    def _open(self, b: Builder, name: str, env: dict) -> None:
+        """The Stages placed just inside loop `name` (of the compute being emitted)."""
+        for stage in self.hooks.get(name, ()):
+            self._stage(b, stage, env)
+
+    def _stage(self, b: Builder, stage: Stage, env: dict) -> None:
+        """The stage's local buffer, filled at `b` (the loops outside bound in `env`); the
+        compute's reads of the tensor are redirected to it from here on."""
+        exprs = ExprEmitter(b, self.constants, env)
+        bases = [None if d.base == Const(0) else exprs(d.base) for d in stage.region]
+        element = stage.tensor.type.element_type
+        local = b.build(AllocaOp, result_types=[MemRefType(stage.shape, element)]).memref
+        local.name_hint = f"{stage.name}_{'cache' if stage.producer is None else 'local'}"
+        loops = [Loop(f"{stage.name}.{n}", d.extent) for n, d in enumerate(stage.region)]
+        spanned = [loop for loop in loops if loop.extent != 1]  # an extent-1 dimension is index 0
+        hooks, visible = self.hooks, self.local
+        self.hooks, self.local = {}, {}  # the stage reads the tensors themselves
+
+        def fill(inner: Builder, e: dict) -> None:
+            ts = [e.get(loop.name) or self.constants.index(0) for loop in loops]
+            at = [t if base is None else base if loop.extent == 1 else inner.build(arith.AddIOp, base, t).result
+                  for t, base, loop in zip(ts, bases, loops)]
+            condition = None
+            for index_value, dim in zip(at, stage.region):
+                if dim.guarded:
+                    test = inner.build(arith.CmpIOp, index_value, self.constants.index(dim.limit),
+                                       predicate="ult").result
+                    condition = test if condition is None else inner.build(arith.AndIOp, condition, test).result
+
+            def store(g: Builder) -> None:
+                if stage.producer is None:
+                    value = g.build(LoadOp, self.buffers[stage.tensor], at).result
+                else:
+                    value = self._element(g, stage.producer, stage.name, at)
+                g.build(StoreOp, value, local, ts)
+            if condition is None:
+                store(inner)
+                return
+            if_op = inner.build(IfOp, condition)
+            then = Builder.at_end(if_op.then_region.blocks[0])
+            then.location = inner.location
+            store(then)
+            then.build(YieldOp, [])
+        try:
+            self._nest(b, spanned, env, fill)
+        finally:
+            self.hooks, self.local = hooks, visible
+        self.local[stage.tensor] = (local, bases)
+
+    def _element(self, b: Builder, producer: ComputeOp, name: str, at) -> Value:
+        """One element of `producer` at index values `at`: its body, or its reduction carried
+        through loops of its own."""
+        if not producer.is_reduction:
+            return self.emit_body(b, producer, at)
+        extents = producer.reduce_extents
+        loops = tuple(Loop(f"{name}.r{n}", e, reduction=True) for n, e in enumerate(extents))
+        nest = LoopNest(name, loops, {f"r{n}": Var(loop.name) for n, loop in enumerate(loops)}, (),
+                        {f"r{n}": e for n, e in enumerate(extents)})
+        wide = accumulator_type(producer)
+        start = start_value(producer)
+        if wide != producer.element_type:
+            start = FloatAttr(start.value, wide)
+        total = self._carry(b, producer, nest, list(loops), {}, list(at), self.constants.get(start), [],
+                            combiner_op(producer.combiner.value, wide))
+        if total.type != producer.element_type:
+            total = b.build(arith.TruncFOp, total, result_types=[producer.element_type]).result
+        return total
 
     def _guarded(self, b: Builder, exprs: ExprEmitter, guards, then: Callable) -> None:
         """Run `then(builder)` under the guards (directly when there are none)."""
@@ -466,6 +564,7 @@ class KernelLowering:
             op, body = build_for(b, self.constants, loop.extent, loop.kind, loop.name, inits=[acc])
             iv, carried = op.body.blocks[0].args
             carried.name_hint = "acc"
+            self._open(body, loop.name, {**env, loop.name: iv})
             new = self._carry(body, compute, nest, loops[1:], {**env, loop.name: iv}, axes, carried,
                               guards, combine)
             body.build(YieldOp, [new])
@@ -564,6 +663,7 @@ class KernelLowering:
         """The start value into every element of `dest`, before an in-memory reduction (in
         parallel over its first axis when the compute's nest is parallel)."""
         start = self.constants.get(start_value(compute))
+        hooks, self.hooks = self.hooks, {}  # its loops are not the compute's: no stages here
         parallel = any(loop.kind == "parallel" for loop in nest.loops)
         loops = [Loop(f"i{n}", extent, "parallel" if parallel and n == 0 else "serial")
                  for n, extent in enumerate(compute.shape)]
@@ -571,6 +671,7 @@ class KernelLowering:
         def fill(inner: Builder, env: dict) -> None:
             inner.build(StoreOp, start, dest, [env[loop.name] for loop in loops])
         self._nest(b, loops, {}, fill)
+        self.hooks = hooks
 
     def _accumulate_in_memory(self, b, compute, nest, env, dest) -> None:
         exprs = ExprEmitter(b, self.constants, env)
