@@ -1,8 +1,13 @@
 """lowering: schedules as data. A `Schedule` is an ordered list of primitive records
-(split, reorder, fuse, vectorize, parallel, unroll, compute_inline, cache_write; `tile` is
-sugar for split, split, reorder), each naming a compute of a te.kernel by its result's name hint or
-its index among the kernel's computes. It round-trips through JSON and through the
-kernel's `#te.schedule<"...">` attribute.
+(split, reorder, fuse, vectorize, parallel, unroll, compute_inline, cache_write, compute_at,
+cache_read; `tile` is sugar for split, split, reorder), each naming a compute of a te.kernel by its
+result's name hint or its index among the kernel's computes. It round-trips through JSON and
+through the kernel's `#te.schedule<"...">` attribute.
+
+compute_at and cache_read make Stages: local buffers at a consumer's loop holding the region
+of a tensor its inner loops read, inferred from the affine index forms of those reads
+(`affine_reads`, `read_region`); `Schedule.validate` attaches them to the consumer's
+LoopNest.
 
 `Schedule.apply_to_axes(compute)` checks the records against one compute's axes and gives
 the loop structure lower-te-to-loop builds: a `LoopNest` of `Loop`s (outermost first),
