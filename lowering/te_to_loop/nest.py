@@ -204,6 +204,40 @@ def _same_element(at, axes, shape) -> bool:
     return len(at) == len(axes) and all(a is b or d == 1 for a, b, d in zip(at, axes, shape))
 
 
+def _index_constant(value) -> int | None:
+    op = value.defining_op
+    v = getattr(op.value, "value", None) if isinstance(op, arith.ConstantOp) else None
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _linear_value(value, leaves: dict) -> tuple[dict, int]:
+    """An index value as ({leaf key: coefficient}, constant) through addi, subi and muli by a
+    constant; any other value is a leaf (`leaves` maps its key to it). A divui or remui is
+    keyed by its operands' forms, so two computations of one expression are one leaf."""
+    constant = _index_constant(value)
+    if constant is not None:
+        return {}, constant
+    op = value.defining_op
+    if isinstance(op, (arith.AddIOp, arith.SubIOp)):
+        sign = 1 if isinstance(op, arith.AddIOp) else -1
+        (terms, k), (other, k2) = _linear_value(op.operands[0], leaves), _linear_value(op.operands[1], leaves)
+        for key, c in other.items():
+            terms[key] = terms.get(key, 0) + sign * c
+        return terms, k + sign * k2
+    if isinstance(op, arith.MulIOp):
+        for x, y in (op.operands, reversed(op.operands)):
+            factor = _index_constant(y)
+            if factor is not None:
+                terms, k = _linear_value(x, leaves)
+                return {key: c * factor for key, c in terms.items()}, k * factor
+    key = value
+    if isinstance(op, (arith.DivUIOp, arith.RemUIOp)):
+        forms = [_linear_value(v, leaves) for v in op.operands]
+        key = (op.name, *((frozenset(t.items()), k) for t, k in forms))
+    leaves.setdefault(key, value)
+    return {key: 1}, 0
+
+
 def _variables(e: IndexExpr) -> set[str]:
     if isinstance(e, Var):
         return {e.name}
@@ -373,7 +407,7 @@ class KernelLowering:
                 elif op.tensor in self.local:
                     buffer, bases = self.local[op.tensor]
                     at = [self.constants.index(0) if extent == 1 else i if base is None
-                          else b.build(arith.SubIOp, i, base).result
+                          else self._difference(b, i, base)
                           for i, base, extent in zip(at, bases, buffer.type.shape)]
                     mapping[op.value] = b.build(LoadOp, buffer, at, location=op.location).result
                 else:
@@ -484,6 +518,27 @@ class KernelLowering:
         finally:
             self.hooks, self.local = hooks, visible
         self.local[stage.tensor] = (local, bases)
+
+    def _difference(self, b: Builder, index: Value, base: Value) -> Value:
+        """`index - base` as the sum of what they do not share (`(io*4 + ii) + r0` minus
+        `io*4` is `ii + r0`), so loop-vectorize sees how the local index moves with the
+        inner loops; a subtraction when some part of `base` is not in `index`."""
+        leaves: dict = {}
+        (terms, constant), (less, less_constant) = _linear_value(index, leaves), _linear_value(base, leaves)
+        for key, c in less.items():
+            terms[key] = terms.get(key, 0) - c
+        constant -= less_constant
+        if any(c < 0 for c in terms.values()) or constant < 0:
+            return b.build(arith.SubIOp, index, base).result
+        result = None
+        for key, c in terms.items():
+            if c == 0:
+                continue
+            term = leaves[key] if c == 1 else b.build(arith.MulIOp, leaves[key], self.constants.index(c)).result
+            result = term if result is None else b.build(arith.AddIOp, result, term).result
+        if result is None:
+            return self.constants.index(constant)
+        return result if constant == 0 else b.build(arith.AddIOp, result, self.constants.index(constant)).result
 
     def _element(self, b: Builder, producer: ComputeOp, name: str, at) -> Value:
         """One element of `producer` at index values `at`: its body, or its reduction carried

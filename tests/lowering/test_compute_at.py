@@ -196,6 +196,24 @@ def test_stages_inside_a_cache_write_nest_and_a_parallel_loop():
     assert_same_as_te(conv(m=4, n=3, k=2, c=3, schedule=s))
 
 
+def test_local_reads_index_by_the_inner_loops_so_a_copied_panel_vectorizes():
+    # the copy's index is (j.outer*4 + j.inner) - j.outer*4, emitted as j.inner: loop-vectorize
+    # sees the lanes contiguous in the copy as they were in %w
+    s = Schedule()
+    s.split("y", "i1", 4, "jo", "ji")
+    s.reorder("y", "jo", "i0", "r0", "r1", "ji")
+    s.vectorize("y", "ji")
+    s.cache_write("y")
+    s.cache_read("w", "y", "jo")
+    s.compute_at("p", "y", "i0")
+    loop = assert_same_as_te(conv(m=3, n=8, k=2, c=3, schedule=s),
+                             passes="loop-unroll,loop-simplify,loop-vectorize,loop-simplify")
+    fn = kernel_function(loop)
+    cache = next(a.memref for a in ops_named(fn, "loop.alloca") if a.memref.name_hint == "w_cache")
+    assert any(op.operands[0] is cache for op in ops_named(fn, "loop.vload"))
+    assert not ops_named(fn, "arith.subi")
+
+
 # ---- refusals ------------------------------------------------------------------------------
 
 def _refused(module, message):
