@@ -121,12 +121,19 @@ def layout_packs(kernel: KernelOp, vector_bytes: int = VECTOR_BYTES) -> list[tup
             mine = [r for r in reads if r.tensor is tensor]
             shape = tuple(tensor.type.shape)
             if (not mine or len(shape) < 2 or shape[-1] <= panel or shape[-1] % panel
-                    or any(classify(r, plan.vector) != "contiguous" for r in mine)
+                    or any(not _bare(r.indices[-1], plan.vector) or classify(r, plan.vector) != "contiguous"
+                           for r in mine)
                     or not all(reductions & set().union(*(f.axes for f in r.indices)) for r in mine)):
                 continue
             if tensor in constant or rows >= RUNTIME_PACK_ROWS:
                 packs.append((compute, n, panel))
     return packs
+
+
+def _bare(form, axis: str) -> bool:
+    """Is the index exactly `axis` (a column of a weight, not a window's `ow + kw`)?"""
+    return form.offset == 0 and not form.other and not form.panel and \
+        {a: c for a, c in form.coeffs.items() if c} == {axis: 1}
 
 
 def _constant_values(kernel: KernelOp) -> set:

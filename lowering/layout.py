@@ -51,7 +51,10 @@ def pack_last_axis(compute: ComputeOp, operand: int, factor: int) -> ComputeOp:
         return reads[0][(*outer, b.add(b.mul(panel, factor), lane))]
     packed = compute_op((panels, *rest, factor), tensor.type.element_type, [tensor], body,
                         location=compute.location)
-    hint = getattr(tensor, "name_hint", None)
+    hint = tensor.name_hint
+    if hint is None and tensor.defining_op is None:  # a kernel argument: the caller's name
+        kernel = compute.parent_op
+        hint = kernel.operands[tensor.index].name_hint if tensor.index < len(kernel.operands) else None
     packed.output.name_hint = f"{hint}.panels" if hint else None
     compute.parent.insert_before(compute, packed)
     f = compute.block.prepend(arith.ConstantOp.build(value=IntegerAttr(factor, index),
