@@ -4,5 +4,5 @@ llvmlite (see docs/lowering.md). Importing this package registers its passes
 
 import importlib as _importlib
 
-for _module in ("graph_to_te", "te_fold_constants", "te_to_loop", "loop_to_llvm"):
+for _module in ("graph_to_te", "layout", "te_fold_constants", "te_to_loop", "loop_to_llvm"):
     _importlib.import_module(f"{__name__}.{_module}")

@@ -31,7 +31,7 @@ import math
 from descend.dialects.te import ComputeOp, KernelOp
 from descend.ir import FloatType, IntegerType
 
-from .access import buffer_reads, classify
+from .access import buffer_reads, classify, panels
 from .schedule import Schedule
 
 # Elements of output (not counting reduction work) from which the outermost loop runs in
@@ -61,13 +61,7 @@ def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESH
                      vector_bytes: int = VECTOR_BYTES) -> Schedule:
     """The default schedule of `kernel` (see the module docstring)."""
     computes = kernel.computes()
-    returned = {id(v) for v in kernel.block.terminator.operands}
-    readers: dict[int, list] = {}
-    for compute in computes:
-        for tensor in {id(v): v for v in compute.inputs}:
-            readers.setdefault(tensor, []).append(compute)
-    inlined = {c.output: c for c in computes
-               if not c.is_reduction and readers.get(id(c.output)) and id(c.output) not in returned}
+    inlined = _inlined(kernel)
     plans = {}
     for compute in computes:
         if compute.is_reduction:
@@ -87,6 +81,73 @@ def default_schedule(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESH
     return schedule
 
 
+def _inlined(kernel: KernelOp) -> dict:
+    """{te value: compute} of the computes inlined before micro-kernels claim their producers."""
+    computes = kernel.computes()
+    returned = {id(v) for v in kernel.block.terminator.operands}
+    readers: dict[int, list] = {}
+    for compute in computes:
+        for tensor in {id(v): v for v in compute.inputs}:
+            readers.setdefault(tensor, []).append(compute)
+    return {c.output: c for c in computes
+            if not c.is_reduction and readers.get(id(c.output)) and id(c.output) not in returned}
+
+
+# Rows (outputs sharing a panel) from which packing an operand that is not a constant pays
+# for the copy it makes at every run.
+RUNTIME_PACK_ROWS = 32
+
+
+def layout_packs(kernel: KernelOp, vector_bytes: int = VECTOR_BYTES) -> list[tuple[ComputeOp, int, int]]:
+    """(compute, operand, panel width) for each operand the default schedule reads in column
+    panels (lowering/layout.py): an operand a micro-kernel's vectors read contiguously while
+    its reduction walks across rows longer than a panel (a weight matrix [k, n] read 16
+    columns at a time). Constants are packed when the model compiles (te-fold-constants);
+    others only when enough rows share each panel to pay for the copy."""
+    inlined = _inlined(kernel)
+    constant = _constant_values(kernel)
+    packs = []
+    for compute in kernel.computes():
+        if not compute.is_reduction:
+            continue
+        plan = _micro_kernel(compute, inlined, vector_bytes)
+        if plan is None:
+            continue
+        panel = plan.width * plan.nv
+        rows = math.prod(compute.shape[int(a[1:])] for a in plan.rows)
+        reductions = {f"r{k}" for k in range(len(compute.reduce_extents))}
+        reads = buffer_reads(compute, {})
+        for n, tensor in enumerate(compute.inputs):
+            mine = [r for r in reads if r.tensor is tensor]
+            shape = tuple(tensor.type.shape)
+            if (not mine or len(shape) < 2 or shape[-1] <= panel or shape[-1] % panel
+                    or any(not _bare(r.indices[-1], plan.vector) or classify(r, plan.vector) != "contiguous"
+                           for r in mine)
+                    or not all(reductions & set().union(*(f.axes for f in r.indices)) for r in mine)):
+                continue
+            if tensor in constant or rows >= RUNTIME_PACK_ROWS:
+                packs.append((compute, n, panel))
+    return packs
+
+
+def _bare(form, axis: str) -> bool:
+    """Is the index exactly `axis` (a column of a weight, not a window's `ow + kw`)?"""
+    return form.offset == 0 and not form.other and not form.panel and \
+        {a: c for a, c in form.coeffs.items() if c} == {axis: 1}
+
+
+def _constant_values(kernel: KernelOp) -> set:
+    """The kernel's te values known when the model compiles: operands bound to constants, and
+    computes (not returned) reading only those (te-fold-constants evaluates them)."""
+    known = {arg for arg, operand in zip(kernel.block.args, kernel.inputs)
+             if operand.defining_op is not None and operand.defining_op.name == "arith.constant"}
+    returned = set(kernel.block.terminator.operands)
+    for compute in kernel.computes():
+        if compute.inputs and all(v in known for v in compute.inputs) and compute.output not in returned:
+            known.add(compute.output)
+    return known
+
+
 def _vector_width(compute: ComputeOp, extent: int, vector_bytes: int) -> int | None:
     t = compute.element_type
     if not isinstance(t, (FloatType, IntegerType)) or t.width not in (32, 64):
@@ -98,8 +159,8 @@ def _vector_width(compute: ComputeOp, extent: int, vector_bytes: int) -> int | N
     return None
 
 
-def _vectorisable(compute: ComputeOp, inlined: dict, axis: str) -> bool:
-    return all(classify(r, axis) != "gather" for r in buffer_reads(compute, inlined))
+def _vectorisable(compute: ComputeOp, inlined: dict, axis: str, width: int | None) -> bool:
+    return all(classify(r, axis, width) != "gather" for r in buffer_reads(compute, inlined))
 
 
 class _Plan:
@@ -185,12 +246,14 @@ def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan
         # every column panel, and a padding compute would test bounds at every step
         materialise = producers
         kept = {t: c for t, c in inlined.items() if c not in producers}
-        if not _vectorisable(compute, kept, v):
+        if not _vectorisable(compute, kept, v, width):
             continue
         view = {t: c for t, c in inlined.items() if c not in materialise}
-        rows = _rows_axes(compute, view, v, axis_index)
+        rows = _rows_axes(compute, view, v, axis_index, width)
         extent = math.prod(shape[int(a[1:])] for a in rows)
-        nv, mr = _tile(shape[axis_index] // width, extent, accumulators(vector_bytes))
+        # a packed operand's panels: a tile's vectors along v fill whole panels
+        panel = max(panels(buffer_reads(compute, view), v), default=width)
+        nv, mr = _tile(shape[axis_index] // width, extent, accumulators(vector_bytes), panel // width)
         plan = _Plan(compute, v, width, nv, rows, mr, materialise)
         if best is None or plan.score > best.score:
             best = plan
@@ -221,11 +284,12 @@ def _cache_blocks(compute: ComputeOp, vector: str, panel: int, rows: list, mr: i
     return kc, max(blocks) * mr
 
 
-def _tile(vectors: int, rows: int, budget: int) -> tuple[int, int]:
-    """(vectors, rows) of a tile: the most accumulators within the budget, fewest loads."""
-    best, best_key = (1, 1), None
+def _tile(vectors: int, rows: int, budget: int, panel: int = 1) -> tuple[int, int]:
+    """(vectors, rows) of a tile: the most accumulators within the budget, fewest loads;
+    the vectors a multiple of `panel` (a packed operand's panel, in vectors)."""
+    best, best_key = (panel, 1), None
     for nv in (1, 2, 3, 4):
-        if vectors % nv or nv > budget:
+        if vectors % nv or nv > budget or nv % panel:
             continue
         mr = max(d for d in range(1, min(MAX_ROWS, budget // nv) + 1) if rows % d == 0)
         key = (nv * mr, -(nv + mr))
@@ -234,11 +298,11 @@ def _tile(vectors: int, rows: int, budget: int) -> tuple[int, int]:
     return best
 
 
-def _rows_axes(compute: ComputeOp, inlined: dict, v: str, v_index: int) -> list[str]:
+def _rows_axes(compute: ComputeOp, inlined: dict, v: str, v_index: int, width: int) -> list[str]:
     """The output axes whose rows share the vector loads: those most contiguous reads are
     invariant along; when several adjacent ones after the vector axis qualify (a
     convolution's output height and width) all of them, to be fused; else the innermost."""
-    reads = [r for r in buffer_reads(compute, inlined) if classify(r, v) == "contiguous"]
+    reads = [r for r in buffer_reads(compute, inlined) if classify(r, v, width) == "contiguous"]
     shared = {}
     for k, extent in enumerate(compute.shape):
         if k != v_index and extent >= 2:
@@ -262,7 +326,7 @@ def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_thre
     last = f"i{len(shape) - 1}"
     width = None if compute.is_reduction else _vector_width(compute, shape[-1], vector_bytes)
     outermost = "i0"
-    if width is not None and _vectorisable(compute, inlined, last) and (len(shape) > 1 or shape[0] > width):
+    if width is not None and _vectorisable(compute, inlined, last, width) and (len(shape) > 1 or shape[0] > width):
         outer, inner = s.split(n, last, width, f"{last}.o", f"{last}.v")
         s.vectorize(n, inner)
         if len(shape) == 1:

@@ -35,7 +35,8 @@ def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | N
         return f"builtin.module({','.join(steps)})"
     steps.append("lower-graph-to-te")
     if opt_level >= 1:
-        steps.append("func.func(te-fold-constants)")
+        pack = "te-pack-layouts" if vector_bytes is None else f"te-pack-layouts{{vector-bytes={vector_bytes}}}"
+        steps.append(f"func.func({pack},te-fold-constants)")
     if stop_after != "te":
         steps.append("lower-te-to-loop" if vector_bytes is None else f"lower-te-to-loop{{vector-bytes={vector_bytes}}}")
         if opt_level >= 1:

@@ -39,6 +39,9 @@ from .loop_unroll import unroll_fully
 
 # Ops vectorised lane by lane: their result is a function of their operands alone.
 _LANEWISE_DIALECTS = ("arith.", "math.")
+# Index arithmetic followed as affine forms (a panel's floordiv and mod when every lane
+# falls in one panel: a packed operand, lowering/layout.py).
+_INDEX_OPS = ("arith.addi", "arith.subi", "arith.muli", "arith.floordivsi", "arith.remsi")
 
 
 class _Scalar(Exception):
@@ -176,7 +179,7 @@ class _LoopVectorizer:
                 self._load(op)
             elif isinstance(op, StoreOp):
                 self._store(op)
-            elif isinstance(op.results[0].type, IndexType) and op.name in ("arith.addi", "arith.subi", "arith.muli"):
+            elif isinstance(op.results[0].type, IndexType) and op.name in _INDEX_OPS:
                 self._index(op)
             elif op.name.startswith(_LANEWISE_DIALECTS) and type(op).has_trait(Pure) and len(op.results) == 1:
                 self._lanewise(op)
@@ -204,9 +207,34 @@ class _LoopVectorizer:
             base = (self.emit(arith.MulIOp.build(other.base, factor.base, location=op.location)).result
                     if other.base is not None else None)
             form = _Affine(base, other.stride * int(k))
+        elif op.name == "arith.subi" and rhs.stride == 0:
+            base = lhs.base
+            if rhs.base is not None:
+                base = self.emit(arith.SubIOp.build(lhs.base if lhs.base is not None else self.constant(_index_attr(0)),
+                                                    rhs.base, location=op.location)).result
+            form = _Affine(base, lhs.stride)
+        elif op.name in ("arith.floordivsi", "arith.remsi"):
+            self._panel(op, lhs, rhs)
+            return
         else:
             raise _Scalar(f"'{op.name}' of a varying index")
         self.affine[op.results[0]] = form
+
+    def _panel(self, op, lhs: _Affine, rhs: _Affine) -> None:
+        """`x floordiv d` and `x mod d` for x = base + iv: when base's residue modulo d is
+        known and the loop's lanes stay inside one panel (0 <= r + iv < d), the quotient is
+        uniform (floordiv of the base) and the remainder is `r + iv`. Index values are
+        non-negative (they address buffers), so remsi is the residue."""
+        d = constant_of(rhs.base) if rhs.stride == 0 and rhs.base is not None else None
+        r = residue(lhs.base, int(d)) if d is not None and lhs.stride == 1 else None
+        if r is None or not (0 <= r + self.lower and r + self.lower + self.width <= int(d)):
+            raise _Scalar(f"'{op.name}' whose lanes may cross a panel")
+        if op.name == "arith.remsi":
+            self.affine[op.results[0]] = _Affine(self.constant(_index_attr(r)) if r else None, 1)
+            return
+        base = lhs.base if lhs.base is not None else self.constant(_index_attr(0))
+        quotient = self.emit(arith.FloorDivSIOp.build(base, rhs.base, location=op.location)).result
+        self.uniform[op.results[0]] = quotient
 
     def _contiguous(self, op, indices) -> list:
         """The start indices of a unit-stride access along the last dimension."""
@@ -256,6 +284,38 @@ class _LoopVectorizer:
                     self.contractions[op] = (product, op.operands[1 - n])
                     self.fused.add(product)
                     break
+
+
+def residue(value, d: int) -> int | None:
+    """`value` modulo d when the index arithmetic defining it says (constants, sums,
+    products, induction variables stepping by multiples of d from a known residue)."""
+    if value is None:
+        return 0
+    op = value.defining_op
+    if op is None:
+        parent = getattr(value.owner, "parent_op", None) if hasattr(value, "owner") else None
+        if isinstance(parent, ForOp) and value is parent.body.blocks[0].args[0]:
+            step = constant_of(parent.step)
+            if step is not None and int(step) % d == 0:
+                return residue(parent.lower, d)
+        return None
+    k = constant_of(value)
+    if k is not None:
+        return int(k) % d
+    if op.name in ("arith.addi", "arith.subi"):
+        a, b = (residue(v, d) for v in op.operands)
+        if a is None or b is None:
+            return None
+        return (a + b if op.name == "arith.addi" else a - b) % d
+    if op.name == "arith.muli":
+        k0, k1 = (constant_of(v) for v in op.operands)
+        for k, other in ((k1, op.operands[0]), (k0, op.operands[1])):
+            if k is not None:
+                if int(k) % d == 0:
+                    return 0
+                r = residue(other, d)
+                return None if r is None else r * int(k) % d
+    return None
 
 
 def _index_attr(n: int):

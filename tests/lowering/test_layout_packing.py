@@ -1,0 +1,127 @@
+"""Layout packing (lowering/layout.py, te-pack-layouts): an operand read through column
+panels keeps te's semantics (random shapes and panel widths, hypothesis), the access
+analysis sees a panel's floordiv/mod as invariant/contiguous for aligned vectors, the
+default schedule packs a constant weight once at compile time and a run-time operand only
+when enough rows share each panel, a window's reads are never packed, and compiled models
+still agree with numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper, numpy_helper
+
+import descend
+from descend.dialects.te import KernelOp
+from descend.ir.interpreter import interpret
+from descend.lowering import driver
+from descend.lowering.access import buffer_reads, classify
+from descend.lowering.default_schedule import layout_packs
+from descend.lowering.layout import LayoutError, pack_last_axis
+from descend.rewrites import PassManager
+
+from .test_micro_kernels import assert_same_as_te, conv_model, inputs_for, matmul
+
+
+def kernel_of(module) -> KernelOp:
+    return next(op for op in module.walk() if isinstance(op, KernelOp))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.integers(1, 6), k=st.integers(1, 7), panels=st.integers(1, 4), factor=st.sampled_from([2, 4, 8, 16]))
+def test_packed_operand_keeps_te_semantics_and_lowers_to_the_same_values(m, k, panels, factor):
+    n = panels * factor
+    module = matmul(m, k, n)
+    inputs = inputs_for(m, k, n, seed=m * 31 + k)
+    expected = interpret(module, "main", inputs)
+    product = kernel_of(module).computes()[0]
+    packed = pack_last_axis(product, 1, factor)
+    assert packed.shape == (panels, k, factor)
+    assert product.inputs[1] is packed.output
+    module.verify()
+    np.testing.assert_allclose(interpret(module, "main", inputs)[0], expected[0], rtol=1e-6)
+    assert_same_as_te(module, inputs)  # the default schedule over the packed kernel
+
+
+def test_pack_says_why_it_does_not_apply():
+    product = kernel_of(matmul(4, 3, 24)).computes()[0]
+    with pytest.raises(LayoutError, match="panels of 16 do not divide the operand's last axis \\(24\\)"):
+        pack_last_axis(product, 1, 16)
+    with pytest.raises(LayoutError, match="no operand 2"):
+        pack_last_axis(product, 2, 8)
+
+
+def test_panel_indices_are_invariant_and_contiguous_for_aligned_vectors():
+    module = matmul(4, 3, 32)
+    product = kernel_of(module).computes()[0]
+    pack_last_axis(product, 1, 16)
+    x, w = buffer_reads(product, {})
+    assert classify(w, "i1", 8) == "contiguous" and classify(w, "i1", 16) == "contiguous"
+    assert classify(w, "i1") == "gather"  # without a vector width: a division is a gather
+    assert classify(x, "i1", 8) == "invariant"
+    module = matmul(4, 3, 32)
+    product = kernel_of(module).computes()[0]
+    pack_last_axis(product, 1, 4)
+    assert classify(buffer_reads(product, {})[1], "i1", 8) == "gather"  # 8 lanes cross a panel of 4
+
+
+def mlp_model(batch: int, k: int = 64, n: int = 64, constant: bool = True):
+    rng = np.random.default_rng(0)
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, k])]
+    initializers = []
+    if constant:
+        initializers.append(numpy_helper.from_array(rng.standard_normal((k, n)).astype(np.float32), "w"))
+    else:
+        inputs.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, [k, n]))
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "mlp", inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_a_constant_weight_is_packed_once_when_the_model_compiles():
+    model = mlp_model(batch=6)
+    te = driver.lower(model, stop_after="te")
+    kernel = kernel_of(te)
+    (shape,) = [tuple(v.type.shape) for v in kernel.inputs if (v.name_hint or "").endswith("w.panels.packed")]
+    panel = shape[-1]  # the tile's vectors: 2, 3 or 4 of AVX2's 8 floats
+    assert panel in (16, 24, 32) and shape == (64 // panel, 64, panel)  # [n / panel, k, panel]
+    assert len(kernel.computes()) == 1  # the pack itself was folded away
+    loop = driver.lower(model, stop_after="loop")
+    product = next(op for op in loop.walk() if op.name == "func.func" and op.sym_name.value != "main")
+    loads = [op for op in product.walk() if op.name == "loop.vload" and op.memref.type.shape == shape]
+    assert loads and not [op for op in product.walk() if op.name == "loop.load"
+                          and op.memref.type.shape == shape]
+    x = np.random.default_rng(1).standard_normal((6, 64)).astype(np.float32)
+    w = np.asarray(numpy_helper.to_array(model.graph.initializer[0]))
+    np.testing.assert_allclose(descend.compile(model).run([x])[0], x @ w, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch, packed", [(64, True), (4, False)])
+def test_a_run_time_operand_is_packed_only_when_enough_rows_share_a_panel(batch, packed):
+    model = mlp_model(batch=batch, constant=False)
+    te = driver.lower(model, stop_after="te")
+    shapes = [c.shape for c in kernel_of(te).computes()]
+    assert any(len(s) == 3 and s[1] == 64 for s in shapes) is packed
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((batch, 64)).astype(np.float32), rng.standard_normal((64, 64)).astype(np.float32)
+    np.testing.assert_allclose(descend.compile(model).run([x, w])[0], x @ w, rtol=1e-4, atol=1e-4)
+
+
+def test_a_convolution_packs_its_weights_but_not_its_window_reads():
+    te = driver.lower(conv_model(channels=64, size=6), stop_after="te")
+    kernel = kernel_of(te)
+    (shape,) = [tuple(v.type.shape) for v in kernel.inputs if (v.name_hint or "").endswith(".packed")]
+    assert shape == (64 // shape[-1], 64, 3, 3, shape[-1])  # [m / panel, c, kh, kw, panel]
+    assert layout_packs(kernel, 32) == []  # already packed: nothing more
+
+
+def test_te_pack_layouts_sizes_panels_for_the_target():
+    module = driver.load_module(mlp_model(batch=8, n=256))
+    PassManager.parse("builtin.module(lower-graph-to-te)").run(module)
+    PassManager.parse("builtin.module(func.func(te-pack-layouts{vector-bytes=64}))").run(module)
+    (packed,) = [c for c in kernel_of(module).computes() if len(c.shape) == 3]
+    assert packed.shape[-1] % 16 == 0  # whole AVX-512 vectors
+    with pytest.raises(ValueError, match="vector-bytes must be 16, 32 or 64"):
+        PassManager.parse("builtin.module(func.func(te-pack-layouts{vector-bytes=24}))")
