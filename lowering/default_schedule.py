@@ -98,12 +98,16 @@ def _inlined(kernel: KernelOp) -> dict:
 RUNTIME_PACK_ROWS = 32
 
 
-def layout_packs(kernel: KernelOp, vector_bytes: int = VECTOR_BYTES) -> list[tuple[ComputeOp, int, int]]:
-    """(compute, operand, panel width) for each operand the default schedule reads in column
-    panels (lowering/layout.py): an operand a micro-kernel's vectors read contiguously while
-    its reduction walks across rows longer than a panel (a weight matrix [k, n] read 16
-    columns at a time). Constants are packed when the model compiles (te-fold-constants);
-    others only when enough rows share each panel to pay for the copy."""
+def layout_packs(kernel: KernelOp, vector_bytes: int = VECTOR_BYTES) -> list[tuple[ComputeOp, int, int, int]]:
+    """(compute, operand, axis, panel width) for each operand the default schedule reads in
+    panels (lowering/layout.py):
+    - weights: an operand a micro-kernel's vectors read contiguously while its reduction
+      walks across rows longer than a panel (a weight matrix [k, n] read 16 columns at a
+      time), along its last axis. Constants are packed when the model compiles
+      (te-fold-constants); others only when enough rows share each panel to pay for the copy;
+    - activations: an operand the micro-kernel's vector axis indexes along another axis than
+      its last (a depthwise convolution's channels), packed when that plan won even with
+      the copy counted."""
     inlined = _inlined(kernel)
     constant = _constant_values(kernel)
     packs = []
@@ -126,8 +130,38 @@ def layout_packs(kernel: KernelOp, vector_bytes: int = VECTOR_BYTES) -> list[tup
                     or not all(reductions & set().union(*(f.axes for f in r.indices)) for r in mine)):
                 continue
             if tensor in constant or rows >= RUNTIME_PACK_ROWS:
-                packs.append((compute, n, panel))
+                packs.append((compute, n, -1, panel))
+        packs.extend((compute, n, axis, plan.width) for n, axis in plan.activations)
     return packs
+
+
+# Cycles an element of an activation costs to copy into panels (a strided, scalar copy),
+# and the most elements copied per output (a stride-2 window reads a quarter of its input:
+# copying all of it costs more than the scalar loops it would replace).
+PACK_CYCLES = 1.0
+MAX_PACK_COPIES = 2
+
+
+def _activation_packs(compute: ComputeOp, gathers: list, v: str, width: int) -> list | None:
+    """(operand, axis) for operands whose reads gather along `v` only because `v` indexes an
+    axis other than their last (a depthwise convolution's channels in NCHW): packed in
+    panels of `width` along that axis (NCHW8c), those reads become contiguous. None when
+    some gather is not of that kind."""
+    inputs = list(compute.inputs)
+    packs: dict[int, int] = {}
+    for read in gathers:
+        at = [p for p, form in enumerate(read.indices) if v in form.axes]
+        if (len(at) != 1 or at[0] == len(read.indices) - 1 or not _bare(read.indices[at[0]], v)
+                or not any(read.tensor is t for t in inputs)
+                or read.tensor.type.shape[at[0]] % width):
+            return None
+        n = next(k for k, t in enumerate(inputs) if t is read.tensor)
+        if packs.setdefault(n, at[0]) != at[0]:
+            return None
+    copies = sum(math.prod(inputs[n].type.shape) for n in packs)
+    if copies > MAX_PACK_COPIES * math.prod(compute.shape):
+        return None  # a strided window reads a fraction of what would be copied
+    return sorted(packs.items())
 
 
 def _bare(form, axis: str) -> bool:
@@ -168,11 +202,12 @@ class _Plan:
     or adjacent ones fused: a convolution's output positions) and rows per tile, and the
     producers to keep materialised."""
 
-    def __init__(self, compute, vector, width, nv, rows, mr, materialise):
+    def __init__(self, compute, vector, width, nv, rows, mr, materialise, activations=()):
         self.compute = compute
         self.vector, self.width, self.nv = vector, width, nv
         self.rows, self.mr = rows, mr
         self.materialise = materialise
+        self.activations = list(activations)  # (operand, axis) to pack in panels of `width`
         self.kc, self.mc = _cache_blocks(compute, vector, width * nv, rows, mr)
 
     @property
@@ -184,7 +219,10 @@ class _Plan:
         k = math.prod(self.compute.reduce_extents)
         step = max(self.nv * self.mr, self.nv + self.mr) / 2
         contiguous = self.vector == f"i{len(self.compute.shape) - 1}"
-        return -(k * step / (self.width * self.nv * self.mr) + (1 / self.width if contiguous else 2.0))
+        inputs = list(self.compute.inputs)
+        copies = sum(math.prod(inputs[n].type.shape) for n, _ in self.activations) / math.prod(self.compute.shape)
+        return -(k * step / (self.width * self.nv * self.mr) + (1 / self.width if contiguous else 2.0)
+                 + PACK_CYCLES * copies)
 
     def apply(self, s: Schedule, n: int, parallel_threshold: int) -> None:
         shape = self.compute.shape
@@ -246,7 +284,9 @@ def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan
         # every column panel, and a padding compute would test bounds at every step
         materialise = producers
         kept = {t: c for t, c in inlined.items() if c not in producers}
-        if not _vectorisable(compute, kept, v, width):
+        gathers = [r for r in buffer_reads(compute, kept) if classify(r, v, width) == "gather"]
+        activations = _activation_packs(compute, gathers, v, width) if gathers else []
+        if activations is None:
             continue
         view = {t: c for t, c in inlined.items() if c not in materialise}
         rows = _rows_axes(compute, view, v, axis_index, width)
@@ -254,7 +294,7 @@ def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan
         # a packed operand's panels: a tile's vectors along v fill whole panels
         panel = max(panels(buffer_reads(compute, view), v), default=width)
         nv, mr = _tile(shape[axis_index] // width, extent, accumulators(vector_bytes), panel // width)
-        plan = _Plan(compute, v, width, nv, rows, mr, materialise)
+        plan = _Plan(compute, v, width, nv, rows, mr, materialise, activations)
         if best is None or plan.score > best.score:
             best = plan
     return best

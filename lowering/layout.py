@@ -33,8 +33,15 @@ class LayoutError(ValueError):
 
 
 def pack_last_axis(compute: ComputeOp, operand: int, factor: int) -> ComputeOp:
-    """Read `compute`'s operand `operand` through a packed copy (see the module docstring);
-    the packing compute is inserted into the kernel right before `compute` and returned."""
+    """Read `compute`'s operand `operand` through column panels of its last axis (see the
+    module docstring); the packing compute is inserted right before `compute` and returned."""
+    return pack_axis(compute, operand, -1, factor)
+
+
+def pack_axis(compute: ComputeOp, operand: int, axis: int, factor: int) -> ComputeOp:
+    """Read `compute`'s operand through panels of `factor` along `axis`: `T[.., a, ..]` becomes
+    `P[a floordiv f, .., .., a mod f]` (the panel index outermost, the lane innermost), as
+    TVM's NCHW[x]c layouts do for activations: a vector of channels is then one load."""
     inputs = list(compute.inputs)
     if not 0 <= operand < len(inputs):
         raise LayoutError(f"pack: compute has {len(inputs)} operands, no operand {operand}")
@@ -42,14 +49,18 @@ def pack_last_axis(compute: ComputeOp, operand: int, factor: int) -> ComputeOp:
     shape = tuple(tensor.type.shape)
     if not shape:
         raise LayoutError("pack: the operand is a scalar (rank 0): it has no axis to pack")
-    if factor < 2 or shape[-1] % factor:
-        raise LayoutError(f"pack: panels of {factor} do not divide the operand's last axis ({shape[-1]})")
-    panels, rest = shape[-1] // factor, shape[:-1]
+    if not -len(shape) <= axis < len(shape):
+        raise LayoutError(f"pack: the operand has rank {len(shape)}, no axis {axis}")
+    axis %= len(shape)
+    if factor < 2 or shape[axis] % factor:
+        raise LayoutError(f"pack: panels of {factor} do not divide the operand's axis {axis} ({shape[axis]})")
+    rest = shape[:axis] + shape[axis + 1:]
 
     def body(b, i, r, reads):
-        panel, *outer, lane = i
-        return reads[0][(*outer, b.add(b.mul(panel, factor), lane))]
-    packed = compute_op((panels, *rest, factor), tensor.type.element_type, [tensor], body,
+        panel, *others, lane = i
+        index = [*others[:axis], b.add(b.mul(panel, factor), lane), *others[axis:]]
+        return reads[0][tuple(index)]
+    packed = compute_op((shape[axis] // factor, *rest, factor), tensor.type.element_type, [tensor], body,
                         location=compute.location)
     hint = tensor.name_hint
     if hint is None and tensor.defining_op is None:  # a kernel argument: the caller's name
@@ -61,16 +72,14 @@ def pack_last_axis(compute: ComputeOp, operand: int, factor: int) -> ComputeOp:
                                                      location=compute.location)).result
     for read in [op for op in compute.block.ops if isinstance(op, ReadOp) and op.tensor is tensor]:
         b = Builder.before(read)
-        *outer, last = read.indices
-        panel = b.build(arith.FloorDivSIOp, last, f).result
-        lane = b.build(arith.RemSIOp, last, f).result
-        new = b.build(ReadOp, packed.output, [panel, *outer, lane])
+        indices = list(read.indices)
+        panel = b.build(arith.FloorDivSIOp, indices[axis], f).result
+        lane = b.build(arith.RemSIOp, indices[axis], f).result
+        new = b.build(ReadOp, packed.output, [panel, *indices[:axis], *indices[axis + 1:], lane])
         read.value.replace_all_uses_with(new.value)
         read.erase()
     compute.set_operands([packed.output if v is tensor else v for v in inputs])
     return packed
-
-
 
 
 @register_pass
@@ -92,6 +101,6 @@ class TePackLayouts(Pass):
     def run(self, op: Operation, ctx: Context) -> None:
         from .default_schedule import layout_packs
         for kernel in [k for k in op.walk() if isinstance(k, KernelOp) and k.schedule is None]:
-            for compute, operand, factor in layout_packs(kernel, self.vector_bytes):
-                pack_last_axis(compute, operand, factor)
+            for compute, operand, axis, factor in layout_packs(kernel, self.vector_bytes):
+                pack_axis(compute, operand, axis, factor)
                 self.count("packed")

@@ -305,7 +305,9 @@ def conv(kb, op, inputs):
         xr, wr = reads
         n, m, spatial = i[0], i[1], i[2:]
         c, taps = r[0], r[1:]
-        if group > 1:
+        if group > 1 and m_total == group and per_group == 1:
+            c = m  # depthwise: the channel is the output channel (a bare index: packable)
+        elif group > 1:
             c = b.index_add(b.index_mul(b.floordiv(m, b.index(m_total // group)), per_group), c)
         positions = [_tap(b, o, k, s, d, 0) for o, k, s, d in zip(spatial, taps, strides, dilations)]
         return b.mul(b.cast(xr[(n, c, *positions)], work), b.cast(wr[(r[0], *taps, m)], work))

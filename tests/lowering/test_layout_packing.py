@@ -19,7 +19,7 @@ from descend.ir.interpreter import interpret
 from descend.lowering import driver
 from descend.lowering.access import buffer_reads, classify
 from descend.lowering.default_schedule import layout_packs
-from descend.lowering.layout import LayoutError, pack_last_axis
+from descend.lowering.layout import LayoutError, pack_axis, pack_last_axis
 from descend.rewrites import PassManager
 
 from .test_micro_kernels import assert_same_as_te, conv_model, inputs_for, matmul
@@ -47,10 +47,12 @@ def test_packed_operand_keeps_te_semantics_and_lowers_to_the_same_values(m, k, p
 
 def test_pack_says_why_it_does_not_apply():
     product = kernel_of(matmul(4, 3, 24)).computes()[0]
-    with pytest.raises(LayoutError, match="panels of 16 do not divide the operand's last axis \\(24\\)"):
+    with pytest.raises(LayoutError, match="panels of 16 do not divide the operand's axis 1 \\(24\\)"):
         pack_last_axis(product, 1, 16)
     with pytest.raises(LayoutError, match="no operand 2"):
         pack_last_axis(product, 2, 8)
+    with pytest.raises(LayoutError, match="rank 2, no axis 2"):
+        pack_axis(product, 1, 2, 8)
 
 
 def test_panel_indices_are_invariant_and_contiguous_for_aligned_vectors():
@@ -125,3 +127,18 @@ def test_te_pack_layouts_sizes_panels_for_the_target():
     assert packed.shape[-1] % 16 == 0  # whole AVX-512 vectors
     with pytest.raises(ValueError, match="vector-bytes must be 16, 32 or 64"):
         PassManager.parse("builtin.module(func.func(te-pack-layouts{vector-bytes=24}))")
+
+
+@pytest.mark.parametrize("size", [14, 7])
+def test_a_depthwise_convolution_vectorises_its_channels_through_packed_activations(size):
+    ort = pytest.importorskip("onnxruntime")
+    model = conv_model(channels=16, size=size, group=16)
+    te = driver.lower(model, stop_after="te")
+    shapes = [c.shape for c in kernel_of(te).computes()]
+    assert (2, 1, size + 2, size + 2, 8) in shapes  # the padded input in NCHW8c panels
+    loop = driver.lower(model, stop_after="loop")
+    conv = next(op for op in loop.walk() if op.name == "func.func" and op.sym_name.value != "main")
+    assert [op for op in conv.walk() if op.name == "math.fma"]  # vectors of channels, not scalar taps
+    x = np.random.default_rng(3).standard_normal((1, 16, size, size)).astype(np.float32)
+    expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(descend.compile(model).run([x])[0], expected, rtol=1e-4, atol=1e-4)
