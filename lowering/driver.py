@@ -18,7 +18,7 @@ import numpy as np
 STAGES = ("graph", "te", "loop", "llvm")
 
 GRAPH_PIPELINE = "func.func(simplify-inference,fold-constants,canonicalize,cse,fuse-ops)"
-LOOP_PIPELINE = "func.func(loop-unroll,loop-simplify,loop-vectorize,loop-simplify,cse,loop-hoist-invariants,loop-plan-memory)"
+LOOP_PIPELINE = "func.func(loop-unroll,loop-simplify,loop-vectorize,math-polynomial-approximation,loop-simplify,cse,loop-hoist-invariants,loop-plan-memory)"
 
 
 def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | None = None) -> str:
