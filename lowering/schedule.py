@@ -235,7 +235,8 @@ class ComputeAt:
     (TVM's `s[compute].compute_at(s[consumer], axis)`): at each iteration of the loops down
     to `axis`, the box of the producer that the consumer's inner loops read (inferred from
     the reads' affine indices) is computed into a local buffer, which those reads then load.
-    The producer gets no buffer and no loops of its own."""
+    The producer gets no buffer; its other records schedule its loops over the region
+    (its axes are offsets from the region's base), except parallel and cache_read."""
     compute: ComputeKey
     consumer: ComputeKey
     axis: str
@@ -346,7 +347,7 @@ class LoopNest:
     domain: dict = field(default_factory=dict)
     inlined: bool = False
     cache_write: bool = False
-    computed_at: tuple | None = None   # compute_at: (consumer key, axis); no loops of its own
+    computed_at: tuple | None = None   # compute_at: (consumer key, axis); emitted by its consumer
     cache_reads: tuple = ()            # cache_read: ((tensor key, axis), ...) as recorded
     stages: tuple = ()                 # the Stages at its loops (Schedule.validate fills them)
 
@@ -407,6 +408,21 @@ class LoopNest:
         return "\n".join(lines)
 
 
+def region_records(compute: str, records: Sequence[Record]) -> list:
+    """The records of a computed-at compute that schedule its loops over the region (all but
+    the compute_at); refuses those that cannot apply inside another compute's loop."""
+    at_records = [r for r in records if isinstance(r, ComputeAt)]
+    where = f"compute_at: compute '{compute}' is computed at '{_display((at_records[0].consumer,))}'"
+    if len(at_records) > 1:
+        raise ScheduleError(f"{where} and at '{_display((at_records[1].consumer,))}'; it can be "
+                            "computed at one place")
+    for r in records:
+        if isinstance(r, (Parallel, CacheRead)):
+            raise ScheduleError(f"{where}, inside its loop '{at_records[0].axis}'; its own loops take "
+                                f"no {r.op}")
+    return [r for r in records if not isinstance(r, ComputeAt)]
+
+
 def loop_nest(compute: str, shape: Sequence[int], reduce: Sequence[int],
               records: Sequence[Record]) -> LoopNest:
     """Apply `records` (all about this compute) to the axes of a compute of result shape
@@ -428,13 +444,11 @@ def loop_nest(compute: str, shape: Sequence[int], reduce: Sequence[int],
         return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain, inlined=True)
     at_record = next((r for r in records if isinstance(r, ComputeAt)), None)
     if at_record is not None:
-        others = [r.op for r in records if r is not at_record]
-        if others:
-            raise ScheduleError(f"compute_at: compute '{compute}' is computed at "
-                                f"'{_display((at_record.consumer,))}', where its loops span the region "
-                                f"read there; it takes no {others[0]}")
-        return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain,
-                        computed_at=(at_record.consumer, at_record.axis))
+        others = region_records(compute, records)
+        # its loops span the region read at the consumer (sized by Schedule.validate); the
+        # records are checked here on the whole domain
+        nest = loop_nest(compute, shape, reduce, others)
+        return replace(nest, computed_at=(at_record.consumer, at_record.axis))
     for record in records:
         state.apply(record)
     return state.finish()
@@ -632,6 +646,7 @@ class Stage:
     axis: str
     region: tuple
     producer: object = None
+    nest: LoopNest | None = None  # compute_at: the producer's loops over the region (axes = offsets)
 
     @property
     def shape(self) -> tuple:
@@ -847,7 +862,7 @@ def read_region(primitive: str, consumer: ComputeOp, nest: LoopNest, tensor, nam
     return tuple(region)
 
 
-def attach_stages(kernel: KernelOp, nests: dict) -> dict:
+def attach_stages(kernel: KernelOp, nests: dict, schedule: "Schedule") -> dict:
     """`nests` ({compute: LoopNest} of `kernel`) with the consumers' Stages filled in from
     their compute_at producers and cache_read records, each checked."""
     computes = kernel.computes()
@@ -891,7 +906,9 @@ def attach_stages(kernel: KernelOp, nests: dict) -> dict:
                                 "computed at it (chains of compute_at are not supported)")
         check_stage_axis("compute_at", nests[consumer], axis, f"compute '{pname}'")
         region = read_region("compute_at", consumer, nests[consumer], producer.output, pname, axis, inlined)
-        stages[consumer].append(Stage("compute_at", pname, producer.output, axis, region, producer))
+        records = region_records(pname, schedule.records_for(compute_keys(producer)))
+        region_nest = loop_nest(pname, tuple(d.extent for d in region), producer.reduce_extents, records)
+        stages[consumer].append(Stage("compute_at", pname, producer.output, axis, region, producer, region_nest))
     args = {a.name_hint: a for a in kernel.block.args if a.name_hint}
     for consumer in computes:
         for key, axis in nests[consumer].cache_reads:
@@ -1063,7 +1080,7 @@ class Schedule:
                                    "te.kernel and cannot be inlined")
             nests[c] = nest
         try:
-            return attach_stages(kernel, nests)
+            return attach_stages(kernel, nests, self)
         except ScheduleError as exc:
             raise kernel.error(str(exc)) from None
 

@@ -175,7 +175,7 @@ def test_a_reduction_producer_carries_its_sum_inside_the_stage():
     s.compute_at("p", "y", "i1")
     loop = assert_same_as_te(conv(m=3, n=3, k=2, c=2, r=3, reduction=True, schedule=s))
     fn = kernel_function(loop)
-    assert any(op.results for op in ops_named(fn, "loop.for") if "p.r0" in str(op))
+    assert sum(bool(op.results) for op in ops_named(fn, "loop.for")) == 3  # y's r0, r1 and p's r0
 
 
 def test_cache_read_of_a_materialised_compute():
@@ -235,11 +235,38 @@ def test_compute_at_refuses_an_unknown_consumer_or_axis_or_itself():
     _refused(conv(schedule=at(consumer="p")), "compute_at: compute 'p' cannot be computed at its own loops")
 
 
-def test_compute_at_refuses_other_records_on_the_producer():
+def test_the_producers_own_records_schedule_its_loops_over_the_region():
+    s = Schedule()
+    s.split("y", "i0", 3, "io", "ii")
+    s.compute_at("p", "y", "io")       # p's region: 3 + 2 - 1 = 4 rows by 5 columns
+    s.split("p", "i1", 2, "co", "ci")  # a tail: 5 columns in blocks of 2
+    s.reorder("p", "co", "i0", "ci")
+    s.unroll("p", "ci")
+    loop = assert_same_as_te(conv(m=5, n=2, k=2, c=5, r=2, reduction=True, schedule=s), passes="loop-unroll")
+    assert [str(a.memref.type) for a in ops_named(kernel_function(loop), "loop.alloca")] == ["memref<4x5xf32>"]
+    s = Schedule()
+    s.compute_at("p", "y", "i0")
+    s.vectorize("p", "i1")
+    loop = assert_same_as_te(conv(m=3, n=2, k=2, c=8, schedule=s), passes="loop-vectorize")
+    assert ops_named(kernel_function(loop), "loop.vstore")
+
+
+def test_compute_at_refuses_producer_records_that_cannot_run_inside_the_consumer():
     s = at()
-    s.split("p", "i0", 2)
-    _refused(conv(schedule=s), "compute_at: compute 'p' is computed at 'y', where its loops span the region "
-                               "read there; it takes no split")
+    s.parallel("p", "i0")
+    _refused(conv(schedule=s), "compute_at: compute 'p' is computed at 'y', inside its loop 'i0'; its own "
+                               "loops take no parallel")
+    s = at()
+    s.cache_read("x", "p", "i0")
+    _refused(conv(schedule=s), "compute_at: compute 'p' is computed at 'y', inside its loop 'i0'; its own "
+                               "loops take no cache_read")
+    s = at()
+    s.compute_at("p", "y", "i1")
+    _refused(conv(schedule=s), "compute_at: compute 'p' is computed at 'y' and at 'y'; it can be computed at "
+                               "one place")
+    s = at()
+    s.split("p", "i7", 2)
+    _refused(conv(schedule=s), r"split: axis 'i7' is not an axis of compute 'p' \(axes: i0, i1\)")
 
 
 def test_compute_at_refuses_a_vectorized_or_tile_axis():
