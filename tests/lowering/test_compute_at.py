@@ -249,6 +249,14 @@ def test_the_producers_own_records_schedule_its_loops_over_the_region():
     s.vectorize("p", "i1")
     loop = assert_same_as_te(conv(m=3, n=2, k=2, c=8, schedule=s), passes="loop-vectorize")
     assert ops_named(kernel_function(loop), "loop.vstore")
+    s = Schedule()
+    s.split("y", "i0", 2, "io", "ii")
+    s.compute_at("p", "y", "io")
+    s.reorder("p", "i0", "r0", "i1")
+    s.cache_write("p")  # the box filter accumulates a row of the region in a tile
+    loop = assert_same_as_te(conv(m=3, n=2, k=2, c=4, r=3, reduction=True, schedule=s))
+    assert sorted(str(a.memref.type) for a in ops_named(kernel_function(loop), "loop.alloca")) == [
+        "memref<3x4xf32>", "memref<4xf32>"]
 
 
 def test_compute_at_refuses_producer_records_that_cannot_run_inside_the_consumer():
@@ -453,6 +461,14 @@ def placements(draw):
     what = draw(st.sampled_from(["compute_at", "cache_read w", "cache_read p", "both"]))
     if what in ("compute_at", "both"):
         s.compute_at("p", "y", draw(st.sampled_from(names)))
+        own = draw(st.sampled_from(["none", "split", "reorder", "tile"]))
+        if own == "split":
+            s.split("p", "i1", draw(st.integers(1, 3)), "co", "ci")
+        elif own == "reorder":
+            s.reorder("p", "i1", "i0")
+        elif own == "tile" and reduction:
+            s.reorder("p", "i0", "r0", "i1")
+            s.cache_write("p")
     if what in ("cache_read w", "both"):
         s.cache_read("w", "y", draw(st.sampled_from(names)))
     if what == "cache_read p":
