@@ -402,6 +402,10 @@ class LoopNest:
         for depth, loop in enumerate(self.loops):
             kind = "" if loop.kind == "serial" else f" {loop.kind}"
             lines.append("  " * depth + f"for {loop.name} in 0..{loop.extent}{kind}")
+            for stage in self.stages:
+                if stage.axis == loop.name:
+                    box = ", ".join(f"{d.base} + 0..{d.extent}" for d in stage.region)
+                    lines.append("  " * (depth + 1) + f"{stage.primitive} {stage.name}[{box}]")
         pad = "  " * len(self.loops)
         lines += [pad + f"if {g}" for g in self.guards]
         lines += [pad + f"{a} = {e}" for a, e in self.axes.items() if e != Var(a)]

@@ -150,6 +150,19 @@ def test_compute_at_an_output_row_computes_the_window_of_rows_it_reads():
     assert allocas[0].parent_op.name == "loop.for"
 
 
+def test_the_nest_lists_its_stages_and_their_regions():
+    s = Schedule()
+    s.split("y", "i0", 2, "io", "ii")
+    s.compute_at("p", "y", "io")
+    s.cache_read("w", "y", "i1")
+    kernel = next(op for op in conv(m=4, schedule=s).walk() if isinstance(op, KernelOp))
+    nests = s.validate(kernel)
+    y = next(nest for nest in nests.values() if nest.compute == "y")
+    assert str(y).splitlines()[:5] == ["for io in 0..2", "  compute_at p[io*2 + 0..3, 0 + 0..3]",
+                                       "  for ii in 0..2", "    for i1 in 0..4",
+                                       "      cache_read w[0 + 0..2, 0 + 0..3, i1 + 0..1]"]
+
+
 def test_cache_read_copies_the_weights_one_output_column_reads():
     s = Schedule()
     s.cache_read("w", "y", "i1")
