@@ -748,28 +748,39 @@ def _variables(e: IndexExpr) -> set:
     return _variables(e.lhs)
 
 
-def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int] | None:
-    """`e` (in loop variables) as `base + [0, width)` while the `inner` loops (name ->
-    extent) run: base in the other loops. None when a division mixes both."""
+def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int]:
+    """`e` (in loop variables) as within `base + [0, width)` while the `inner` loops (name ->
+    extent) run: base in the other loops. Exact for sums and products; a division or
+    remainder of a sum of loops outside and inside (a split of a fused loop) gets the box
+    that holds it wherever the base falls: `(b + [0, w)) floordiv d` spans at most
+    `(w + d - 2) floordiv d + 1` values from `b floordiv d`, `(b + [0, w)) mod d` all of 0..d;
+    exactly `(w - 1) floordiv d + 1` from `b/d`, and 0..min(w, d), when d divides b."""
     if isinstance(e, Var):
         return (Const(0), inner[e.name]) if e.name in inner else (e, 1)
     if isinstance(e, Const):
         return e, 1
     if isinstance(e, Add):
-        lhs, rhs = _box(e.lhs, inner), _box(e.rhs, inner)
-        if lhs is None or rhs is None:
-            return None
-        return add(lhs[0], rhs[0]), lhs[1] + rhs[1] - 1
+        (lhs, lw), (rhs, rw) = _box(e.lhs, inner), _box(e.rhs, inner)
+        return add(lhs, rhs), lw + rw - 1
     if isinstance(e, Mul):
-        lhs = _box(e.lhs, inner)
-        return None if lhs is None else (mul(lhs[0], e.factor), (lhs[1] - 1) * e.factor + 1)
+        lhs, width = _box(e.lhs, inner)
+        return mul(lhs, e.factor), (width - 1) * e.factor + 1
     names = _variables(e.lhs)
     if not names & set(inner):
         return e, 1
-    if not names <= set(inner):
-        return None
-    high = _upper(e.lhs, inner)
-    return Const(0), (high // e.divisor + 1 if isinstance(e, FloorDiv) else min(high + 1, e.divisor))
+    if names <= set(inner):
+        high = _upper(e.lhs, inner)
+        return Const(0), (high // e.divisor + 1 if isinstance(e, FloorDiv) else min(high + 1, e.divisor))
+    base, width = _box(e.lhs, inner)
+    d = e.divisor
+    terms, constant = _linear(base)
+    if constant % d == 0 and all(c % d == 0 for c in terms.values()):  # base = d*q: exact
+        if isinstance(e, FloorDiv):
+            return _from_linear({t: c // d for t, c in terms.items()}, constant // d), (width - 1) // d + 1
+        return Const(0), min(width, d)
+    if isinstance(e, FloorDiv):
+        return floordiv(base, d), (width + d - 2) // d + 1
+    return Const(0), d
 
 
 def _linear(e: IndexExpr) -> tuple[dict, int]:
@@ -814,9 +825,6 @@ def read_region(primitive: str, consumer: ComputeOp, nest: LoopNest, tensor, nam
     boxes = {}
     for a, e in nest.axes.items():
         box = _box(e, inner)
-        if box is None:
-            raise ScheduleError(f"{where}: its axis {a} = {e} divides a sum of loops outside and "
-                                f"inside '{axis}', so the part of '{name}' read inside '{axis}' is not a box")
         boxes[a] = (_linear(box[0]), box[1])
     shape = tuple(tensor.type.shape)
     region = []
