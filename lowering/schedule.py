@@ -1069,8 +1069,9 @@ class Schedule:
 
     def validate(self, kernel: KernelOp) -> dict:
         """Every record names a compute of `kernel` and applies to it; an inlined compute is
-        not returned by the kernel. Returns {compute op: LoopNest}; errors are located
-        diagnostics at the kernel."""
+        not returned by the kernel; compute_at and cache_read regions can be inferred (a
+        consumer's LoopNest carries its Stages). Returns {compute op: LoopNest}; errors are
+        located diagnostics at the kernel."""
         computes = kernel.computes()
         keys = {id(c): compute_keys(c) for c in computes}
         known = {k for ks in keys.values() for k in ks}

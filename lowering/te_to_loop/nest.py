@@ -510,7 +510,7 @@ class KernelLowering:
         spanned = [loop for loop in loops if loop.extent != 1]  # an extent-1 dimension is index 0
 
         def fill(inner: Builder, e: dict) -> None:
-            ts = [e.get(loop.name) or self.constants.index(0) for loop in loops]
+            ts = [self.constants.index(0) if loop.extent == 1 else e[loop.name] for loop in loops]
             at = [t if base is None else base if loop.extent == 1 else inner.build(arith.AddIOp, base, t).result
                   for t, base, loop in zip(ts, bases, loops)]
             condition = None
