@@ -235,7 +235,8 @@ class ComputeAt:
     (TVM's `s[compute].compute_at(s[consumer], axis)`): at each iteration of the loops down
     to `axis`, the box of the producer that the consumer's inner loops read (inferred from
     the reads' affine indices) is computed into a local buffer, which those reads then load.
-    The producer gets no buffer and no loops of its own."""
+    The producer gets no buffer; its other records schedule its loops over the region
+    (its axes are offsets from the region's base), except parallel and cache_read."""
     compute: ComputeKey
     consumer: ComputeKey
     axis: str
@@ -346,7 +347,7 @@ class LoopNest:
     domain: dict = field(default_factory=dict)
     inlined: bool = False
     cache_write: bool = False
-    computed_at: tuple | None = None   # compute_at: (consumer key, axis); no loops of its own
+    computed_at: tuple | None = None   # compute_at: (consumer key, axis); emitted by its consumer
     cache_reads: tuple = ()            # cache_read: ((tensor key, axis), ...) as recorded
     stages: tuple = ()                 # the Stages at its loops (Schedule.validate fills them)
 
@@ -401,10 +402,29 @@ class LoopNest:
         for depth, loop in enumerate(self.loops):
             kind = "" if loop.kind == "serial" else f" {loop.kind}"
             lines.append("  " * depth + f"for {loop.name} in 0..{loop.extent}{kind}")
+            for stage in self.stages:
+                if stage.axis == loop.name:
+                    box = ", ".join(f"{d.base} + 0..{d.extent}" for d in stage.region)
+                    lines.append("  " * (depth + 1) + f"{stage.primitive} {stage.name}[{box}]")
         pad = "  " * len(self.loops)
         lines += [pad + f"if {g}" for g in self.guards]
         lines += [pad + f"{a} = {e}" for a, e in self.axes.items() if e != Var(a)]
         return "\n".join(lines)
+
+
+def region_records(compute: str, records: Sequence[Record]) -> list:
+    """The records of a computed-at compute that schedule its loops over the region (all but
+    the compute_at); refuses those that cannot apply inside another compute's loop."""
+    at_records = [r for r in records if isinstance(r, ComputeAt)]
+    where = f"compute_at: compute '{compute}' is computed at '{_display((at_records[0].consumer,))}'"
+    if len(at_records) > 1:
+        raise ScheduleError(f"{where} and at '{_display((at_records[1].consumer,))}'; it can be "
+                            "computed at one place")
+    for r in records:
+        if isinstance(r, (Parallel, CacheRead)):
+            raise ScheduleError(f"{where}, inside its loop '{at_records[0].axis}'; its own loops take "
+                                f"no {r.op}")
+    return [r for r in records if not isinstance(r, ComputeAt)]
 
 
 def loop_nest(compute: str, shape: Sequence[int], reduce: Sequence[int],
@@ -428,13 +448,11 @@ def loop_nest(compute: str, shape: Sequence[int], reduce: Sequence[int],
         return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain, inlined=True)
     at_record = next((r for r in records if isinstance(r, ComputeAt)), None)
     if at_record is not None:
-        others = [r.op for r in records if r is not at_record]
-        if others:
-            raise ScheduleError(f"compute_at: compute '{compute}' is computed at "
-                                f"'{_display((at_record.consumer,))}', where its loops span the region "
-                                f"read there; it takes no {others[0]}")
-        return LoopNest(compute, (), {a: Var(a) for a in domain}, (), domain,
-                        computed_at=(at_record.consumer, at_record.axis))
+        others = region_records(compute, records)
+        # its loops span the region read at the consumer (sized by Schedule.validate); the
+        # records are checked here on the whole domain
+        nest = loop_nest(compute, shape, reduce, others)
+        return replace(nest, computed_at=(at_record.consumer, at_record.axis))
     for record in records:
         state.apply(record)
     return state.finish()
@@ -632,6 +650,7 @@ class Stage:
     axis: str
     region: tuple
     producer: object = None
+    nest: LoopNest | None = None  # compute_at: the producer's loops over the region (axes = offsets)
 
     @property
     def shape(self) -> tuple:
@@ -729,28 +748,39 @@ def _variables(e: IndexExpr) -> set:
     return _variables(e.lhs)
 
 
-def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int] | None:
-    """`e` (in loop variables) as `base + [0, width)` while the `inner` loops (name ->
-    extent) run: base in the other loops. None when a division mixes both."""
+def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int]:
+    """`e` (in loop variables) as within `base + [0, width)` while the `inner` loops (name ->
+    extent) run: base in the other loops. Exact for sums and products; a division or
+    remainder of a sum of loops outside and inside (a split of a fused loop) gets the box
+    that holds it wherever the base falls: `(b + [0, w)) floordiv d` spans at most
+    `(w + d - 2) floordiv d + 1` values from `b floordiv d`, `(b + [0, w)) mod d` all of 0..d;
+    exactly `(w - 1) floordiv d + 1` from `b/d`, and 0..min(w, d), when d divides b."""
     if isinstance(e, Var):
         return (Const(0), inner[e.name]) if e.name in inner else (e, 1)
     if isinstance(e, Const):
         return e, 1
     if isinstance(e, Add):
-        lhs, rhs = _box(e.lhs, inner), _box(e.rhs, inner)
-        if lhs is None or rhs is None:
-            return None
-        return add(lhs[0], rhs[0]), lhs[1] + rhs[1] - 1
+        (lhs, lw), (rhs, rw) = _box(e.lhs, inner), _box(e.rhs, inner)
+        return add(lhs, rhs), lw + rw - 1
     if isinstance(e, Mul):
-        lhs = _box(e.lhs, inner)
-        return None if lhs is None else (mul(lhs[0], e.factor), (lhs[1] - 1) * e.factor + 1)
+        lhs, width = _box(e.lhs, inner)
+        return mul(lhs, e.factor), (width - 1) * e.factor + 1
     names = _variables(e.lhs)
     if not names & set(inner):
         return e, 1
-    if not names <= set(inner):
-        return None
-    high = _upper(e.lhs, inner)
-    return Const(0), (high // e.divisor + 1 if isinstance(e, FloorDiv) else min(high + 1, e.divisor))
+    if names <= set(inner):
+        high = _upper(e.lhs, inner)
+        return Const(0), (high // e.divisor + 1 if isinstance(e, FloorDiv) else min(high + 1, e.divisor))
+    base, width = _box(e.lhs, inner)
+    d = e.divisor
+    terms, constant = _linear(base)
+    if constant % d == 0 and all(c % d == 0 for c in terms.values()):  # base = d*q: exact
+        if isinstance(e, FloorDiv):
+            return _from_linear({t: c // d for t, c in terms.items()}, constant // d), (width - 1) // d + 1
+        return Const(0), min(width, d)
+    if isinstance(e, FloorDiv):
+        return floordiv(base, d), (width + d - 2) // d + 1
+    return Const(0), d
 
 
 def _linear(e: IndexExpr) -> tuple[dict, int]:
@@ -795,9 +825,6 @@ def read_region(primitive: str, consumer: ComputeOp, nest: LoopNest, tensor, nam
     boxes = {}
     for a, e in nest.axes.items():
         box = _box(e, inner)
-        if box is None:
-            raise ScheduleError(f"{where}: its axis {a} = {e} divides a sum of loops outside and "
-                                f"inside '{axis}', so the part of '{name}' read inside '{axis}' is not a box")
         boxes[a] = (_linear(box[0]), box[1])
     shape = tuple(tensor.type.shape)
     region = []
@@ -847,7 +874,7 @@ def read_region(primitive: str, consumer: ComputeOp, nest: LoopNest, tensor, nam
     return tuple(region)
 
 
-def attach_stages(kernel: KernelOp, nests: dict) -> dict:
+def attach_stages(kernel: KernelOp, nests: dict, schedule: "Schedule") -> dict:
     """`nests` ({compute: LoopNest} of `kernel`) with the consumers' Stages filled in from
     their compute_at producers and cache_read records, each checked."""
     computes = kernel.computes()
@@ -891,7 +918,9 @@ def attach_stages(kernel: KernelOp, nests: dict) -> dict:
                                 "computed at it (chains of compute_at are not supported)")
         check_stage_axis("compute_at", nests[consumer], axis, f"compute '{pname}'")
         region = read_region("compute_at", consumer, nests[consumer], producer.output, pname, axis, inlined)
-        stages[consumer].append(Stage("compute_at", pname, producer.output, axis, region, producer))
+        records = region_records(pname, schedule.records_for(compute_keys(producer)))
+        region_nest = loop_nest(pname, tuple(d.extent for d in region), producer.reduce_extents, records)
+        stages[consumer].append(Stage("compute_at", pname, producer.output, axis, region, producer, region_nest))
     args = {a.name_hint: a for a in kernel.block.args if a.name_hint}
     for consumer in computes:
         for key, axis in nests[consumer].cache_reads:
@@ -1040,8 +1069,9 @@ class Schedule:
 
     def validate(self, kernel: KernelOp) -> dict:
         """Every record names a compute of `kernel` and applies to it; an inlined compute is
-        not returned by the kernel. Returns {compute op: LoopNest}; errors are located
-        diagnostics at the kernel."""
+        not returned by the kernel; compute_at and cache_read regions can be inferred (a
+        consumer's LoopNest carries its Stages). Returns {compute op: LoopNest}; errors are
+        located diagnostics at the kernel."""
         computes = kernel.computes()
         keys = {id(c): compute_keys(c) for c in computes}
         known = {k for ks in keys.values() for k in ks}
@@ -1063,7 +1093,7 @@ class Schedule:
                                    "te.kernel and cannot be inlined")
             nests[c] = nest
         try:
-            return attach_stages(kernel, nests)
+            return attach_stages(kernel, nests, self)
         except ScheduleError as exc:
             raise kernel.error(str(exc)) from None
 

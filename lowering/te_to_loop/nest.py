@@ -21,11 +21,12 @@ returns nothing. Per compute (in order):
     combiner's identity, so out-of-range lanes never read out of bounds) and stored once
     to the output after the reduction, the fused epilogue applied there;
   * its Stages (compute_at producers, cache_read copies) open at the top of their loop's
-    body, whichever path builds that loop: a loop.alloca of the region's shape, a nest over
-    it (`<name>.0`, `<name>.1`, ...) filling element t with the producer's body (its
-    reduction carried in iter_args) or the tensor's element at base + t, guarded where
-    base + t may pass the tensor's end; from there on the consumer's reads of the tensor
-    load the local buffer at their index minus the base;
+    body, whichever path builds that loop: a loop.alloca of the region's shape, filled by
+    the producer's own nest over the region (this same lowering, its axes offsets whose
+    body reads at base + offset) or by a copy nest (`<name>.0`, `<name>.1`, ...) loading
+    the tensor at base + t, guarded where base + offset may pass the tensor's end; from
+    there on the consumer's reads of the tensor load the local buffer at their index minus
+    the base (`_difference`: the part of the index the base does not share);
 - computed at another compute's loop (compute_at): nothing here, no buffer; its consumer's
   nest computes it.
 The body's arith/math ops are cloned (its constants once, at the top of the function);
@@ -35,6 +36,7 @@ them later); `unrolled` loops are expanded by loop-unroll."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from descend.dialects import arith
@@ -46,7 +48,7 @@ from descend.dialects.te.semantics import identity
 from descend.ir import (Block, Builder, FloatAttr, FloatType, FunctionType, IntegerAttr, IntegerType,
                         MemRefType, ShapedType, Value, f32, index)
 
-from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Stage, Var
+from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Stage, Var, add
 
 
 def memref_of(t: ShapedType) -> MemRefType:
@@ -261,6 +263,7 @@ class KernelLowering:
         self.inlined: dict = {}   # te value -> the inlined ComputeOp defining it
         self.forwarded: dict = {}  # te value -> (indices, scalar): a fused epilogue's read of its anchor
         self.hooks: dict = {}      # loop name -> Stages to make at the top of its body
+        self.shift: dict = {}      # ComputeOp -> index bases: a computed-at producer's region
         self.local: dict = {}      # te value -> (local buffer, bases): a Stage's reads redirected
 
     def build(self) -> FuncOp:
@@ -392,6 +395,10 @@ class KernelLowering:
     def emit_body(self, b: Builder, compute: ComputeOp, indices: Sequence[Value]) -> Value:
         """Clone `compute`'s body at `b` with its block arguments bound to `indices`; returns
         the element it yields. Reads of inlined computes emit their bodies in turn."""
+        shift = self.shift.get(compute)
+        if shift is not None:  # a region of a computed-at producer: its axes are offsets
+            indices = [i if base is None else b.build(arith.AddIOp, base, i).result
+                       for i, base in zip(indices, shift)] + list(indices[len(shift):])
         mapping = dict(zip(compute.block.args, indices))
         for op in compute.block.ops:
             if isinstance(op, TeYieldOp):
@@ -423,39 +430,42 @@ class KernelLowering:
     # ---- nests ----------------------------------------------------------------------------
 
     def emit_compute(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
-                     epilogue: ComputeOp | None = None) -> None:
-        self.hooks = {}
+                     epilogue: ComputeOp | None = None, env: dict | None = None) -> None:
+        """`compute`'s loop nest at `b`, storing into `dest`; `env` binds names its index
+        expressions and guards use besides its loops (a stage's bases)."""
+        saved = self.hooks, self.local
+        self.hooks, self.local = {}, {}
         for stage in nest.stages:
             self.hooks.setdefault(stage.axis, []).append(stage)
         try:
-            self._emit_nests(b, compute, nest, dest, epilogue)
+            self._emit_nests(b, compute, nest, dest, epilogue, dict(env or {}))
         finally:
-            self.hooks, self.local = {}, {}
+            self.hooks, self.local = saved
 
     def _emit_nests(self, b: Builder, compute: ComputeOp, nest: LoopNest, dest: Value,
-                    epilogue: ComputeOp | None) -> None:
+                    epilogue: ComputeOp | None, env: dict) -> None:
         if nest.cache_write:
             outer, reductions, tile = nest.tile_split()
             if nest.partial_tiles:
                 self._fill(b, compute, nest, dest)
-            self._nest(b, outer, {},
+            self._nest(b, outer, env,
                        lambda inner, env: self._tile(inner, compute, nest, (*reductions, *tile), env, dest, epilogue))
             return
         if epilogue is not None:
             outer = [loop for loop in nest.loops if not loop.reduction]
             inner_loops = nest.loops[len(outer):]
-            self._nest(b, outer, {}, lambda inner, env: self._reduce(inner, compute, nest, inner_loops, env,
+            self._nest(b, outer, env, lambda inner, env: self._reduce(inner, compute, nest, inner_loops, env,
                                                                      dest, epilogue))
             return
         if not compute.is_reduction:
-            self._nest(b, nest.loops, {}, lambda inner, env: self._elementwise(inner, compute, nest, env, dest))
+            self._nest(b, nest.loops, env, lambda inner, env: self._elementwise(inner, compute, nest, env, dest))
         elif nest.reduction_encloses_output:
             self._fill(b, compute, nest, dest)
-            self._nest(b, nest.loops, {}, lambda inner, env: self._accumulate_in_memory(inner, compute, nest, env, dest))
+            self._nest(b, nest.loops, env, lambda inner, env: self._accumulate_in_memory(inner, compute, nest, env, dest))
         else:
             outer = [loop for loop in nest.loops if not loop.reduction]
             inner_loops = nest.loops[len(outer):]
-            self._nest(b, outer, {}, lambda inner, env: self._reduce(inner, compute, nest, inner_loops, env, dest))
+            self._nest(b, outer, env, lambda inner, env: self._reduce(inner, compute, nest, inner_loops, env, dest))
 
     def _nest(self, b: Builder, loops, env: dict, innermost: Callable) -> None:
         if not loops:
@@ -483,13 +493,24 @@ class KernelLowering:
         element = stage.tensor.type.element_type
         local = b.build(AllocaOp, result_types=[MemRefType(stage.shape, element)]).memref
         local.name_hint = f"{stage.name}_{'cache' if stage.producer is None else 'local'}"
-        loops = [Loop(f"{stage.name}.{n}", d.extent) for n, d in enumerate(stage.region)]
-        spanned = [loop for loop in loops if loop.extent != 1]  # an extent-1 dimension is index 0
         hooks, visible = self.hooks, self.local
         self.hooks, self.local = {}, {}  # the stage reads the tensors themselves
+        try:
+            if stage.producer is None:
+                self._copy(b, stage, env, bases, local)
+            else:
+                self._compute_region(b, stage, bases, local)
+        finally:
+            self.hooks, self.local = hooks, visible
+        self.local[stage.tensor] = (local, bases)
+
+    def _copy(self, b: Builder, stage: Stage, env: dict, bases, local) -> None:
+        """cache_read: element t of `local` is the tensor's element at base + t."""
+        loops = [Loop(f"{stage.name}.{n}", d.extent) for n, d in enumerate(stage.region)]
+        spanned = [loop for loop in loops if loop.extent != 1]  # an extent-1 dimension is index 0
 
         def fill(inner: Builder, e: dict) -> None:
-            ts = [e.get(loop.name) or self.constants.index(0) for loop in loops]
+            ts = [self.constants.index(0) if loop.extent == 1 else e[loop.name] for loop in loops]
             at = [t if base is None else base if loop.extent == 1 else inner.build(arith.AddIOp, base, t).result
                   for t, base, loop in zip(ts, bases, loops)]
             condition = None
@@ -500,11 +521,7 @@ class KernelLowering:
                     condition = test if condition is None else inner.build(arith.AndIOp, condition, test).result
 
             def store(g: Builder) -> None:
-                if stage.producer is None:
-                    value = g.build(LoadOp, self.buffers[stage.tensor], at).result
-                else:
-                    value = self._element(g, stage.producer, stage.name, at)
-                g.build(StoreOp, value, local, ts)
+                g.build(StoreOp, g.build(LoadOp, self.buffers[stage.tensor], at).result, local, ts)
             if condition is None:
                 store(inner)
                 return
@@ -513,11 +530,23 @@ class KernelLowering:
             then.location = inner.location
             store(then)
             then.build(YieldOp, [])
+        self._nest(b, spanned, env, fill)
+
+    def _compute_region(self, b: Builder, stage: Stage, bases, local) -> None:
+        """compute_at: the producer's own nest over the region (its axes are offsets from
+        the bases), storing into `local`; its body reads at base + offset, and offsets whose
+        element would be past the tensor's end are guarded off."""
+        names = {d: f"<base{d}>" for d, base in enumerate(bases) if base is not None}
+        nest = stage.nest
+        guards = tuple(Guard(add(Var(names[d]), nest.axes[f"i{d}"]) if d in names else nest.axes[f"i{d}"],
+                             dim.limit)
+                       for d, dim in enumerate(stage.region) if dim.guarded)
+        nest = replace(nest, guards=nest.guards + guards)
+        self.shift[stage.producer] = bases
         try:
-            self._nest(b, spanned, env, fill)
+            self.emit_compute(b, stage.producer, nest, local, env={names[d]: bases[d] for d in names})
         finally:
-            self.hooks, self.local = hooks, visible
-        self.local[stage.tensor] = (local, bases)
+            del self.shift[stage.producer]
 
     def _difference(self, b: Builder, index: Value, base: Value) -> Value:
         """`index - base` as the sum of what they do not share (`(io*4 + ii) + r0` minus
@@ -539,25 +568,6 @@ class KernelLowering:
         if result is None:
             return self.constants.index(constant)
         return result if constant == 0 else b.build(arith.AddIOp, result, self.constants.index(constant)).result
-
-    def _element(self, b: Builder, producer: ComputeOp, name: str, at) -> Value:
-        """One element of `producer` at index values `at`: its body, or its reduction carried
-        through loops of its own."""
-        if not producer.is_reduction:
-            return self.emit_body(b, producer, at)
-        extents = producer.reduce_extents
-        loops = tuple(Loop(f"{name}.r{n}", e, reduction=True) for n, e in enumerate(extents))
-        nest = LoopNest(name, loops, {f"r{n}": Var(loop.name) for n, loop in enumerate(loops)}, (),
-                        {f"r{n}": e for n, e in enumerate(extents)})
-        wide = accumulator_type(producer)
-        start = start_value(producer)
-        if wide != producer.element_type:
-            start = FloatAttr(start.value, wide)
-        total = self._carry(b, producer, nest, list(loops), {}, list(at), self.constants.get(start), [],
-                            combiner_op(producer.combiner.value, wide))
-        if total.type != producer.element_type:
-            total = b.build(arith.TruncFOp, total, result_types=[producer.element_type]).result
-        return total
 
     def _guarded(self, b: Builder, exprs: ExprEmitter, guards, then: Callable) -> None:
         """Run `then(builder)` under the guards (directly when there are none)."""
@@ -721,7 +731,7 @@ class KernelLowering:
         hooks, self.hooks = self.hooks, {}  # its loops are not the compute's: no stages here
         parallel = any(loop.kind == "parallel" for loop in nest.loops)
         loops = [Loop(f"i{n}", extent, "parallel" if parallel and n == 0 else "serial")
-                 for n, extent in enumerate(compute.shape)]
+                 for n, extent in enumerate(dest.type.shape)]
 
         def fill(inner: Builder, env: dict) -> None:
             inner.build(StoreOp, start, dest, [env[loop.name] for loop in loops])

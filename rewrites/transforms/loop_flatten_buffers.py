@@ -4,8 +4,9 @@ loop.store, loop.vload and loop.vstore on it gets one row-major linear index,
 `sum(index_d * stride_d)`, built from arith.muli / arith.addi on `index` values. Constant
 indices fold into one constant offset, added last so accesses that differ only by a constant
 share the rest; terms are summed outermost-defined first, so the partial sum of the indices
-an inner loop does not change is one op that loop-hoist-invariants can move out and cse can
-share. The address arithmetic the llvm lowering used to emit per access is then ordinary IR.
+an inner loop does not change is one op that loop-hoist-invariants can move out. A product
+or sum already made in the same block is reused (cse shares the rest). The address
+arithmetic the llvm lowering used to emit per access, uncombined, is then ordinary IR.
 
 Which buffers: a static memref of rank 2 or more with the identity layout is flattened when
 every use is an access, a loop.dealloc, or (on a module) an operand of a func.call to a
@@ -30,6 +31,7 @@ unchanged."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -100,18 +102,22 @@ class _Groups:
         self.parent[self.find(a)] = self.find(b)
 
 
-class _Constants:
-    """Index constants of one function, made once at the top of its entry block."""
+class _IndexArithmetic:
+    """The ops one function's linear indices are made of: index constants, made once at
+    the top of its entry block, and products and sums, made once per block (accesses are
+    rewritten in program order, so one made earlier in the block comes before the access;
+    cse shares the rest across blocks)."""
 
     def __init__(self, func):
         self.block = func.regions[0].blocks[0]
-        self.values: dict[int, object] = {}
+        self.constants: dict[int, object] = {}
+        self.made: dict[tuple, object] = {}
         for op in self.block.ops:
             if isinstance(op, ConstantOp) and op.result.type == index:
-                self.values.setdefault(int(constant_of(op.result)), op.result)
+                self.constants.setdefault(int(constant_of(op.result)), op.result)
 
-    def get(self, n: int, location):
-        value = self.values.get(n)
+    def constant(self, n: int, location):
+        value = self.constants.get(n)
         if value is None:
             op = ConstantOp.build(value=IntegerAttr(n, index), location=location)
             first = next(iter(self.block.ops), None)
@@ -119,11 +125,20 @@ class _Constants:
                 self.block.append(op)
             else:
                 self.block.insert_before(first, op)
-            value = self.values[n] = op.result
+            value = self.constants[n] = op.result
+        return value
+
+    def binary(self, cls, lhs, rhs, before: Operation):
+        key = (id(before.parent), cls, id(lhs), id(rhs))
+        value = self.made.get(key)
+        if value is None:
+            op = cls.build(lhs, rhs, location=before.location)
+            before.parent.insert_before(before, op)
+            value = self.made[key] = op.result
         return value
 
 
-def linear_index(access: Operation, shape, indices, constants: _Constants):
+def linear_index(access: Operation, shape, indices, arithmetic: _IndexArithmetic):
     """Insert before `access` the row-major linear index of `indices` into `shape`."""
     offset, terms = 0, []
     for position, (value, stride) in enumerate(zip(indices, row_major_strides(shape))):
@@ -132,20 +147,16 @@ def linear_index(access: Operation, shape, indices, constants: _Constants):
             offset += int(known) * stride
         else:
             terms.append((_depth(value), position, value, stride))
-    block, location = access.parent, access.location
-
-    def emit(op):
-        block.insert_before(access, op)
-        return op.result
+    location = access.location
     linear = None
     for _, _, value, stride in sorted(terms, key=lambda term: term[:2]):  # outermost first
-        term = value if stride == 1 else emit(MulIOp.build(value, constants.get(stride, location),
-                                                           location=location))
-        linear = term if linear is None else emit(AddIOp.build(linear, term, location=location))
+        term = value if stride == 1 else \
+            arithmetic.binary(MulIOp, value, arithmetic.constant(stride, location), access)
+        linear = term if linear is None else arithmetic.binary(AddIOp, linear, term, access)
     if linear is None:
-        return constants.get(offset, location)
+        return arithmetic.constant(offset, location)
     if offset:
-        linear = emit(AddIOp.build(linear, constants.get(offset, location), location=location))
+        linear = arithmetic.binary(AddIOp, linear, arithmetic.constant(offset, location), access)
     return linear
 
 
@@ -258,22 +269,26 @@ def plan(root: Operation) -> _Plan:
 def flatten(root: Operation) -> _Plan:
     """Flatten what `plan(root)` allows, in place; returns the plan (with its counts)."""
     decided = plan(root)
-    constants: dict[int, _Constants] = {}
-    for value in decided.values:
-        old = value.type
-        for use in list(value.uses):
-            access = use.owner
-            if not isinstance(access, ACCESSES):
-                continue
+    flat = {id(value): value.type for value in decided.values}
+    arithmetic: dict[int, _IndexArithmetic] = {}
+    # the cyclic collector would rescan the whole module for every few hundred new ops
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for access in [op for op in root.walk() if isinstance(op, ACCESSES) and id(op.memref) in flat]:
             func = _function_of(access)
-            table = constants.get(id(func))
+            table = arithmetic.get(id(func))
             if table is None:
-                table = constants[id(func)] = _Constants(func)
-            linear = linear_index(access, old.shape, list(access.indices), table)
+                table = arithmetic[id(func)] = _IndexArithmetic(func)
+            linear = linear_index(access, flat[id(access.memref)].shape, list(access.indices), table)
             prefix = [access.value] if isinstance(access, (StoreOp, VStoreOp)) else []
             access.set_operands(prefix + [access.memref, linear])
             decided.accesses += 1
-        value.type = flat_type(old)
+    finally:
+        if collecting:
+            gc.enable()
+    for value in decided.values:
+        value.type = flat_type(value.type)
     signatures = {}
     for value in decided.values:
         if value.defining_op is None and value.owner_block.parent_op.name == "func.func":

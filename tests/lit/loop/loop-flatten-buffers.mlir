@@ -2,7 +2,8 @@
 // arguments with the buffers passed to them, a loop.global with its get_globals); an
 // argument fed by a public function's argument keeps its shape. Each access gets one
 // linear index: constants folded into an offset added last, the outermost-defined
-// indices summed first. On a func.func, only buffers that never leave it.
+// indices summed first, a product or sum already made in the block reused. On a
+// func.func, only buffers that never leave it.
 // RUN: %descend opt %s -p loop-flatten-buffers | filecheck %s
 // RUN: %descend opt %s -p loop-flatten-buffers --pass-statistics 2>&1 >/dev/null | filecheck %s --check-prefix=STATS
 // RUN: %descend opt %s -p 'builtin.module(func.func(loop-flatten-buffers))' | filecheck %s --check-prefix=FUNC
@@ -24,8 +25,7 @@
 // CHECK-NEXT:          %p = arith.mulf %a, %b : f32
 // CHECK-NEXT:          %[[IT:.+]] = arith.muli %[[I]], %[[C8]] : index
 // CHECK-NEXT:          %[[IK:.+]] = arith.addi %[[IT]], %[[K]] : index
-// CHECK-NEXT:          %[[JT:.+]] = arith.muli %[[J]], %[[C4]] : index
-// CHECK-NEXT:          %[[LT:.+]] = arith.addi %[[IK]], %[[JT]] : index
+// CHECK-NEXT:          %[[LT:.+]] = arith.addi %[[IK]], %[[JW]] : index
 // CHECK-NEXT:          loop.store %p, %t[%[[LT]]] : memref<24xf32>
 // CHECK:         %v = loop.vload %t[%[[C20]]] : memref<24xf32>, vector<4xf32>
 // CHECK-NEXT:    loop.vstore %v, %acc[%[[C4]]] : memref<8xf32>, vector<4xf32>
