@@ -365,11 +365,34 @@ def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_thre
         return
     last = f"i{len(shape) - 1}"
     width = None if compute.is_reduction else _vector_width(compute, shape[-1], vector_bytes)
-    outermost = "i0"
+    vectorised = False
     if width is not None and _vectorisable(compute, inlined, last, width) and (len(shape) > 1 or shape[0] > width):
-        outer, inner = s.split(n, last, width, f"{last}.o", f"{last}.v")
-        s.vectorize(n, inner)
-        if len(shape) == 1:
-            outermost = outer
-    if math.prod(shape) >= parallel_threshold and shape[0] > 1:
+        s.split(n, last, width, f"{last}.o", f"{last}.v")
+        s.vectorize(n, f"{last}.v")
+        vectorised = True
+    elif compute.is_reduction:
+        _vectorise_reduction(s, n, compute, inlined, vector_bytes)
+    # the outermost loop runs in parallel; leading axes of extent 1 (a batch of one) are
+    # fused into the next so there is something to share
+    outermost, extent, k = "i0", shape[0], 1
+    while extent == 1 and k < len(shape):
+        inner = f"i{k}" if k < len(shape) - 1 or not vectorised else f"{last}.o"
+        outermost = s.fuse(n, outermost, inner, f"i0_{k}")
+        extent *= shape[k] if inner == f"i{k}" else shape[k] // width
+        k += 1
+    work = math.prod(shape) * math.prod(compute.reduce_extents)
+    if extent > 1 and (math.prod(shape) >= parallel_threshold or compute.is_reduction and work >= PARALLEL_WORK):
         s.parallel(n, outermost)
+
+
+def _vectorise_reduction(s: Schedule, n: int, compute: ComputeOp, inlined: dict, vector_bytes: int) -> None:
+    """A reduction along rows (softmax's max and sum, a norm's mean): the innermost
+    reduction axis as vector lanes, when every read is contiguous or invariant along it;
+    each vector's lanes are reduced once (loop-vectorize)."""
+    k = len(compute.reduce_extents) - 1
+    axis, extent = f"r{k}", compute.reduce_extents[k]
+    width = _vector_width(compute, extent, vector_bytes)
+    if width is None or extent < 2 * width or not _vectorisable(compute, inlined, axis, width):
+        return
+    s.split(n, axis, width, f"{axis}.o", f"{axis}.v")
+    s.vectorize(n, f"{axis}.v")

@@ -187,7 +187,8 @@ class Fuse:
 
 @dataclass(frozen=True)
 class Vectorize:
-    """Run the innermost loop (an output axis) as vector lanes."""
+    """Run the innermost loop as vector lanes: an output axis, or the reduction axis (each
+    vector's lanes are partial results, combined when the vector ends)."""
     compute: ComputeKey
     axis: str
     op = "vectorize"
@@ -562,7 +563,9 @@ class _NestState:
         self.kinds[axis] = kind
 
     def _vectorize(self, r: Vectorize) -> None:
-        self._annotate("vectorize", "vectorized", r.axis, allow_reduction=False)
+        # a reduction axis too: its lanes are partial results combined at the end of the
+        # vector (a float sum is reassociated, as any vectorised sum is)
+        self._annotate("vectorize", "vectorized", r.axis, allow_reduction=True)
 
     def _parallel(self, r: Parallel) -> None:
         self._annotate("parallel", "parallel", r.axis, allow_reduction=False)
@@ -593,6 +596,9 @@ class _NestState:
             if kind == "vectorized" and self.order[-1] != axis:
                 raise self._fail("vectorize", f"axis '{axis}' must be the innermost loop of compute "
                                               f"'{self.compute}' (loop order: {', '.join(self.order)})")
+            if kind == "vectorized" and self.reduction[axis] and self.cache_write:
+                raise self._fail("vectorize", f"axis '{axis}' of compute '{self.compute}' is a reduction "
+                                              "axis; with cache_write only the tile's output axes can be vectorized")
             if kind == "parallel" and self.order[0] != axis:
                 raise self._fail("parallel", f"axis '{axis}' must be the outermost loop of compute "
                                              f"'{self.compute}' (loop order: {', '.join(self.order)})")

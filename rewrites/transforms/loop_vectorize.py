@@ -13,8 +13,11 @@ or computed from uniform values only) or varying. Index values that vary stay af
   broadcast (`loop.broadcast`); with `contract`, `addf(mulf(a, b), c)` whose product has no
   other use becomes `math.fma(a, b, c)` (one rounding instead of two, as a C compiler's
   -ffp-contract=fast does);
+- a loop-carried value that is a reduction (`acc' = addf(acc, x)`, or a product, max or
+  min) becomes one vector of the lanes' x, reduced once (loop.reduce_vector) and combined
+  with the initial value: a row's sum or max over 8 elements at a time;
 - anything else (a gather or scatter, a guard whose condition varies, a nested loop,
-  loop-carried values) leaves the loop scalar, counted under `left-scalar`: unrolled when it
+  other loop-carried values) leaves the loop scalar, counted under `left-scalar`: unrolled when it
   has at most `max-width` iterations, so the lanes are straight-line code (LLVM's SLP
   vectoriser may still pair them, and a local tile indexed by the lane keeps constant
   offsets, which LLVM needs to hold it in registers), else as it was."""
@@ -27,11 +30,11 @@ from typing import ClassVar
 import numpy as np
 
 from descend.dialects import arith
-from descend.dialects.loop import (BroadcastOp, ForOp, LoadOp, StoreOp, VLoadOp, VStoreOp,
+from descend.dialects.loop import (BroadcastOp, ForOp, LoadOp, ReduceVectorOp, StoreOp, VLoadOp, VStoreOp,
                                    constant_trip_count)
 from descend.dialects.math import FmaOp
 from descend.dialects.numeric import constant_of
-from descend.ir import Context, DenseElementsAttr, FloatType, IndexType, Operation, Pure, VectorType, index
+from descend.ir import Context, DenseElementsAttr, FloatType, IndexType, Operation, Pure, StringAttr, VectorType, index
 
 from ..pass_options import option
 from ..passes import Pass, register_pass
@@ -39,6 +42,9 @@ from .loop_unroll import unroll_fully
 
 # Ops vectorised lane by lane: their result is a function of their operands alone.
 _LANEWISE_DIALECTS = ("arith.", "math.")
+# Loop-carried values a vectorised loop may reduce: the combining op and its reduce_vector kind.
+_REDUCTION_KINDS = {"arith.addf": "sum", "arith.mulf": "prod", "arith.maximumf": "max", "arith.minimumf": "min",
+                    "arith.addi": "sum", "arith.muli": "prod", "arith.maxsi": "max", "arith.minsi": "min"}
 # Index arithmetic followed as affine forms (a panel's floordiv and mod when every lane
 # falls in one panel: a packed operand, lowering/layout.py).
 _INDEX_OPS = ("arith.addi", "arith.subi", "arith.muli", "arith.floordivsi", "arith.remsi")
@@ -75,8 +81,7 @@ class _LoopVectorizer:
     # ---- analysis --------------------------------------------------------------------------
 
     def check(self) -> None:
-        if self.loop.inits:
-            raise _Scalar("carries loop values")
+        self._find_reductions()
         if self.width is None or constant_of(self.loop.step) is None or int(constant_of(self.loop.step)) != 1:
             raise _Scalar("bounds or step not constant")
         stored = {op.memref for op in self.block.ops if isinstance(op, StoreOp)}
@@ -89,6 +94,22 @@ class _LoopVectorizer:
                 raise _Scalar(f"'{op.name}' makes a {op.results[0].type}")
             if isinstance(op, LoadOp) and op.memref in stored and not self._varies(op):
                 raise _Scalar("a uniform load from a buffer the loop stores to")
+
+    def _find_reductions(self) -> None:
+        """Each loop-carried value must be a reduction: `acc' = combine(acc, x)` yielded, acc
+        used only there. The lanes' x become a vector, reduced once (loop.reduce_vector)
+        and combined with the initial value (a float sum is reassociated)."""
+        self.reductions = []  # (combine op, the lane operand, kind)
+        yielded = list(self.block.terminator.operands)
+        for acc, value in zip(self.block.args[1:], yielded):
+            combine = value.defining_op
+            if (combine is None or combine.parent is not self.block or combine.name not in _REDUCTION_KINDS
+                    or len(acc.uses) != 1 or len(value.uses) != 1 or acc not in combine.operands
+                    or combine.operands[0] is combine.operands[1]):
+                raise _Scalar("carries a loop value that is not a sum, product, max or min")
+            lanes = combine.operands[1] if combine.operands[0] is acc else combine.operands[0]
+            self.reductions.append((combine, lanes, _REDUCTION_KINDS[combine.name]))
+            self.fused.add(combine)
 
     def _varies(self, op) -> bool:
         """Does `op` (in the body) depend on the induction variable?"""
@@ -185,6 +206,12 @@ class _LoopVectorizer:
                 self._lanewise(op)
             else:
                 raise _Scalar(f"'{op.name}' on varying operands")
+        self.results = []
+        for (combine, lanes, kind), init in zip(self.reductions, self.loop.inits):
+            reduced = self.emit(ReduceVectorOp.build(self.as_vector(lanes), kind=StringAttr(kind),
+                                                     location=combine.location)).result
+            operands = [init, reduced] if combine.operands[0] in self.block.args else [reduced, init]
+            self.results.append(self.emit(combine.clone({v: o for v, o in zip(combine.operands, operands)})).results[0])
         return self.new_ops
 
     def _uniform(self, op) -> None:
@@ -274,7 +301,7 @@ class _LoopVectorizer:
 
     def _find_contractions(self) -> None:
         for op in self.block.ops:
-            if op.name != "arith.addf":
+            if op.name != "arith.addf" or op in self.fused:  # (a reduction's combine stays)
                 continue
             for n, value in enumerate(op.operands):
                 product = value.defining_op
@@ -334,6 +361,8 @@ def vectorize_loop(loop: ForOp, contract: bool = True) -> str | None:
         return str(reason)
     for op in ops:
         loop.parent.insert_before(loop, op)
+    for old, new in zip(loop.results, vectorizer.results):
+        old.replace_all_uses_with(new)
     loop.erase()
     return None
 
