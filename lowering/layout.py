@@ -85,8 +85,9 @@ def pack_axis(compute: ComputeOp, operand: int, axis: int, factor: int) -> Compu
 @register_pass
 @dataclass(frozen=True)
 class TePackLayouts(Pass):
-    """Pack the operands the default schedule reads in column panels (the weights of matmul,
-    dense and convolution); run before te-fold-constants, which packs constants once."""
+    """Apply kernels' pack records, and pack the operands the default schedule reads in
+    panels (the weights of matmul, dense and convolution, a depthwise convolution's input)
+    in kernels without a schedule; run before te-fold-constants, which packs constants once."""
 
     name: ClassVar[str] = "te-pack-layouts"
     statistics: ClassVar[dict] = {"packed": "operands read through column panels"}
@@ -100,7 +101,13 @@ class TePackLayouts(Pass):
 
     def run(self, op: Operation, ctx: Context) -> None:
         from .default_schedule import layout_packs
-        for kernel in [k for k in op.walk() if isinstance(k, KernelOp) and k.schedule is None]:
+        from .te_to_loop import apply_layouts
+        for kernel in [k for k in op.walk() if isinstance(k, KernelOp)]:
+            if kernel.schedule is not None:  # its own pack records
+                before = len(kernel.computes())
+                apply_layouts(kernel)
+                self.count("packed", len(kernel.computes()) - before)
+                continue
             for compute, operand, axis, factor in layout_packs(kernel, self.vector_bytes):
                 pack_axis(compute, operand, axis, factor)
                 self.count("packed")

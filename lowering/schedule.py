@@ -256,13 +256,31 @@ class CacheRead:
     op = "cache_read"
 
 
+@dataclass(frozen=True)
+class Pack:
+    """Layout packing: read the compute's operand number `operand` through panels of
+    `factor` elements along its axis `axis` (`T[.., a, ..]` becomes `P[a floordiv f, .., ..,
+    a mod f]`: the panel index outermost, the lanes innermost; TVM's packed dense and
+    NCHW[x]c). The packing is a compute of its own, inserted before the compute (later
+    records' compute numbers count it); te-fold-constants evaluates it when the operand is a
+    constant, so weights are packed once, when the model compiles. Applied to the kernel
+    before the loop records (`Schedule.apply_layouts`)."""
+    compute: ComputeKey
+    operand: int
+    axis: int
+    factor: int
+    op = "pack"
+
+
 # Elements a local tile may hold: a register tile, not a cache block (2048 f32 = 8 KiB).
 MAX_TILE_ELEMENTS = 2048
 
 Record = Union[Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline, CacheWrite, ComputeAt,
-               CacheRead]
+               CacheRead, Pack]
 PRIMITIVES = {cls.op: cls for cls in (Split, Reorder, Fuse, Vectorize, Parallel, Unroll, ComputeInline,
-                                      CacheWrite, ComputeAt, CacheRead)}
+                                      CacheWrite, ComputeAt, CacheRead, Pack)}
+# The record fields that name computes (renumbered when computes are added or removed).
+_COMPUTE_FIELDS = ("compute", "consumer", "tensor")
 
 
 def record_to_json(record: Record) -> dict:
@@ -299,7 +317,7 @@ def record_from_json(data: dict, position: int = 0) -> Record:
         value = data[name]
         if name in ("compute", "consumer", "tensor"):
             ok = isinstance(value, (str, int)) and not isinstance(value, bool)
-        elif name == "factor":
+        elif name in ("factor", "operand", "axis") and cls is Pack or name == "factor":
             ok = isinstance(value, int) and not isinstance(value, bool)
         elif name == "order":
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -1020,6 +1038,10 @@ class Schedule:
     def cache_write(self, compute: ComputeKey) -> None:
         self.records.append(CacheWrite(compute))
 
+    def pack(self, compute: ComputeKey, operand: int, axis: int, factor: int) -> None:
+        """Read `compute`'s operand through panels of `factor` along `axis` (see Pack)."""
+        self.records.append(Pack(compute, operand, axis, factor))
+
     def compute_at(self, producer: ComputeKey, consumer: ComputeKey, axis: str) -> None:
         """Compute `producer` inside `consumer`'s loop `axis`, the region read there at a time."""
         self.records.append(ComputeAt(producer, consumer, axis))
@@ -1065,7 +1087,48 @@ class Schedule:
     # ---- applying --------------------------------------------------------------------------
 
     def records_for(self, keys: Sequence[ComputeKey]) -> list[Record]:
-        return [r for r in self.records if r.compute in keys]
+        return [r for r in self.records if r.compute in keys and not isinstance(r, Pack)]
+
+    def renumbered(self, mapping: dict) -> "Schedule":
+        """This schedule with computes named by number renamed through `mapping` (old index
+        -> new index, or None: the compute is gone and its records with it)."""
+        records = []
+        for record in self.records:
+            values = {}
+            for f in fields(record):
+                value = getattr(record, f.name)
+                if f.name in _COMPUTE_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+                    value = mapping.get(value, value)
+                values[f.name] = value
+            if any(f.name in _COMPUTE_FIELDS and values[f.name] is None for f in fields(record)):
+                continue
+            records.append(type(record)(**values))
+        return Schedule(records)
+
+    def apply_layouts(self, kernel: KernelOp) -> "Schedule":
+        """Apply the pack records to `kernel` (each inserts a packing compute before its
+        compute) and return the other records, computes named by number renumbered for the
+        packed kernel. Errors are located at the kernel and name the record."""
+        from .layout import LayoutError, pack_axis
+        schedule = Schedule(list(self.records))
+        while True:
+            packs = [(n, r) for n, r in enumerate(schedule.records) if isinstance(r, Pack)]
+            if not packs:
+                return schedule
+            n, record = packs[0]
+            computes = kernel.computes()
+            matches = [k for k, c in enumerate(computes) if record.compute in compute_keys(c)]
+            if not matches:
+                names = ", ".join(str(k) for c in computes for k in compute_keys(c))
+                raise kernel.error(f"schedule record #{n} (pack) names compute {record.compute!r}, which is "
+                                   f"not in te.kernel \"{kernel.kernel_name.value}\" (computes: {names})")
+            position = matches[0]
+            try:
+                pack_axis(computes[position], record.operand, record.axis, record.factor)
+            except LayoutError as exc:
+                raise kernel.error(f"{exc} (compute {record.compute!r}, schedule record #{n})") from None
+            rest = Schedule(schedule.records[:n] + schedule.records[n + 1:])
+            schedule = rest.renumbered({k: k + 1 for k in range(position, len(computes))})
 
     def apply_to_axes(self, compute: ComputeOp, name: ComputeKey | None = None) -> LoopNest:
         """The loop structure of `compute` under this schedule's records for it (selected
@@ -1082,6 +1145,9 @@ class Schedule:
         keys = {id(c): compute_keys(c) for c in computes}
         known = {k for ks in keys.values() for k in ks}
         for n, record in enumerate(self.records):
+            if isinstance(record, Pack):
+                raise kernel.error(f"schedule record #{n} (pack) changes the kernel: apply it first "
+                                   "(Schedule.apply_layouts; lower-te-to-loop and te-pack-layouts do)")
             if record.compute not in known:
                 names = ", ".join(str(k) for k in sorted(known, key=str))
                 raise kernel.error(f"schedule record #{n} ({record.op}) names compute "

@@ -58,6 +58,15 @@ def fold_kernel_constants(kernel: KernelOp) -> int:
         kernel.set_operands([*kernel.operands, constant.result])
         arg = block.add_argument(constant.result.type)
         compute.output.replace_all_uses_with(arg)
+    if kernel.schedule is not None:  # records naming computes by number follow them
+        from .schedule import Schedule
+        computes = kernel.computes()
+        gone = {id(c) for c in folded}
+        mapping, kept = {}, 0
+        for k, c in enumerate(computes):
+            mapping[k] = None if id(c) in gone else kept
+            kept += id(c) not in gone
+        kernel.properties["schedule"] = Schedule.of_kernel(kernel).renumbered(mapping).to_attr()
     for compute in reversed(folded):
         compute.erase()
     _drop_unused_operands(kernel)

@@ -35,9 +35,22 @@ def kernel_nests(kernel: KernelOp, parallel_threshold: int = PARALLEL_THRESHOLD,
                  vector_bytes: int = VECTOR_BYTES) -> dict:
     """{compute: LoopNest} for `kernel`: its own schedule when it has one, else the default
     schedule; either is validated against the kernel (errors located at the kernel)."""
-    schedule = (Schedule.of_kernel(kernel) if kernel.schedule is not None
-                else default_schedule(kernel, parallel_threshold, vector_bytes))
+    if kernel.schedule is not None:
+        schedule = apply_layouts(kernel)
+    else:
+        schedule = default_schedule(kernel, parallel_threshold, vector_bytes)
     return schedule.validate(kernel)
+
+
+def apply_layouts(kernel: KernelOp) -> Schedule:
+    """Apply the pack records of `kernel`'s schedule to it (te-pack-layouts does this before
+    te-fold-constants packs constants; lowering a kernel that still has them does it here)
+    and keep the rest, renumbered, as its schedule."""
+    schedule = Schedule.of_kernel(kernel)
+    rest = schedule.apply_layouts(kernel)
+    if len(rest) != len(schedule):
+        kernel.properties["schedule"] = rest.to_attr()
+    return rest
 
 
 @register_pass

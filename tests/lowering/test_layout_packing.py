@@ -22,7 +22,9 @@ from descend.lowering.default_schedule import layout_packs
 from descend.lowering.layout import LayoutError, pack_axis, pack_last_axis
 from descend.rewrites import PassManager
 
-from .test_micro_kernels import assert_same_as_te, conv_model, inputs_for, matmul
+from descend.lowering.te_to_loop import run_loop_function
+
+from .test_micro_kernels import assert_same_as_te, conv_model, inputs_for, lowered, matmul
 
 
 def kernel_of(module) -> KernelOp:
@@ -142,3 +144,83 @@ def test_a_depthwise_convolution_vectorises_its_channels_through_packed_activati
     x = np.random.default_rng(3).standard_normal((1, 16, size, size)).astype(np.float32)
     expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(descend.compile(model).run([x])[0], expected, rtol=1e-4, atol=1e-4)
+
+
+# ---- the pack record --------------------------------------------------------------------------
+
+from descend.lowering.schedule import Schedule  # noqa: E402
+
+
+def test_the_pack_record_round_trips_and_renumbers_the_records_after_it():
+    s = Schedule()
+    s.pack(0, 1, -1, 8)
+    s.split(0, "i1", 8, "jo", "ji")
+    s.vectorize(0, "ji")
+    assert Schedule.from_json(s.to_json()) == s
+    module = matmul(4, 5, 16, s)
+    kernel = kernel_of(module)
+    rest = s.apply_layouts(kernel)
+    assert [r.op for r in rest.records] == ["split", "vectorize"] and {r.compute for r in rest.records} == {1}
+    assert kernel.computes()[0].shape == (2, 5, 8)  # the packing compute, before the product
+
+
+def test_a_scheduled_kernel_is_packed_when_lowered_and_keeps_its_values():
+    s = Schedule()
+    s.pack("y", 1, -1, 8)
+    s.split("y", "i1", 8, "jo", "ji")
+    s.reorder("y", "i0", "jo", "r0", "ji")
+    s.vectorize("y", "ji")
+    module = matmul(3, 6, 24, s)
+    x = inputs_for(3, 6, 24, seed=5)
+    loop = assert_same_as_te(module, x)
+    shapes = [op.memref.type.shape for op in loop.walk() if op.name == "loop.alloc"]
+    assert (3, 6, 8) in shapes  # the panels, packed at run time (the weight is an argument)
+    assert [op for op in loop.walk() if op.name == "loop.vload"]
+
+
+def test_pack_record_errors_name_the_record():
+    s = Schedule()
+    s.pack("y", 1, -1, 5)
+    module = matmul(3, 6, 24, s)
+    with pytest.raises(Exception, match=r"pack: panels of 5 do not divide the operand's axis 1 \(24\) "
+                                        r"\(compute 'y', schedule record #0\)"):
+        PassManager.parse("builtin.module(lower-te-to-loop)").run(module)
+    with pytest.raises(Exception, match=r"field 'operand' has the wrong type"):
+        Schedule.from_json('[{"op": "pack", "compute": "y", "operand": "w", "axis": 0, "factor": 8}]')
+
+
+CONSTANT_WEIGHT = """
+func.func @main(%x: tensor<2x4xf32>) -> tensor<2x16xf32> {
+  %w = arith.constant dense<WEIGHTS> : tensor<4x16xf32>
+  %y = te.kernel "k"(%x, %w) : (tensor<2x4xf32>, tensor<4x16xf32>) -> tensor<2x16xf32> {
+  ^bb0(%a: tensor<2x4xf32>, %b: tensor<4x16xf32>):
+    %y = te.compute(%a, %b) {combiner = "sum", reduce = array<i64: 4>} : (tensor<2x4xf32>, tensor<4x16xf32>) -> tensor<2x16xf32> {
+    ^bb0(%i: index, %j: index, %k: index):
+      %0 = te.read %a[%i, %k] : tensor<2x4xf32>
+      %1 = te.read %b[%k, %j] : tensor<4x16xf32>
+      %2 = arith.mulf %0, %1 : f32
+      te.yield %2 : f32
+    }
+    te.return %y : tensor<2x16xf32>
+  }
+  return %y : tensor<2x16xf32>
+}
+"""
+
+
+def test_a_pack_record_on_a_constant_is_folded_at_compile_time_and_the_schedule_follows():
+    w = np.arange(64, dtype=np.float32).reshape(4, 16) / 10
+    module = descend.parse(CONSTANT_WEIGHT.replace("WEIGHTS", str(w.tolist())))
+    s = Schedule()
+    s.pack(0, 1, -1, 8)
+    s.split(0, "i1", 8, "jo", "ji")
+    s.reorder(0, "i0", "jo", "r0", "ji")
+    s.vectorize(0, "ji")
+    kernel_of(module).properties["schedule"] = s.to_attr()
+    PassManager.parse("builtin.module(func.func(te-pack-layouts,te-fold-constants))").run(module)
+    kernel = kernel_of(module)
+    assert len(kernel.computes()) == 1 and [tuple(v.type.shape) for v in kernel.inputs][-1] == (2, 4, 8)
+    assert {r.compute for r in Schedule.of_kernel(kernel).records} == {0}  # renumbered twice: +1, -1
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    out = run_loop_function(lowered(module), [x])[0]
+    np.testing.assert_allclose(out, x @ w, rtol=1e-5, atol=1e-5)
