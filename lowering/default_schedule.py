@@ -375,6 +375,8 @@ def _plain(s: Schedule, n: int, compute: ComputeOp, inlined: dict, parallel_thre
     # the outermost loop runs in parallel; leading axes of extent 1 (a batch of one) are
     # fused into the next so there is something to share
     outermost, extent, k = "i0", shape[0], 1
+    if vectorised and len(shape) == 1:
+        outermost, extent = f"{last}.o", shape[0] // width
     while extent == 1 and k < len(shape):
         inner = f"i{k}" if k < len(shape) - 1 or not vectorised else f"{last}.o"
         outermost = s.fuse(n, outermost, inner, f"i0_{k}")

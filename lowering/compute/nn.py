@@ -175,17 +175,21 @@ def gemm(kb, op, inputs):
     work = _work_type(element)
     a, w = inputs[:2]
     k = a.type.shape[0] if attrs.trans_a else a.type.shape[1]
-    if attrs.trans_b:
-        # b^T as a compute of its own: a dense layer's weight [n, k] read along n is a
-        # gather; transposed (at compile time when it is a constant: te-fold-constants), a
-        # vector of outputs is one contiguous load
+    n = w.type.shape[0] if attrs.trans_b else w.type.shape[1]
+    # b^T as a compute of its own: a dense layer's weight [n, k] read along n is a gather;
+    # transposed (at compile time when it is a constant: te-fold-constants), a vector of
+    # outputs is one contiguous load. Not when n does not divide into vectors (a 10-class
+    # head): the outputs are then dot products along k, and [n, k] is contiguous along k.
+    transposed = attrs.trans_b and n % 4 == 0
+    if transposed:
         w = _map(kb, tuple(reversed(w.type.shape)), w.type.element_type, [w],
                  lambda b, i, reads: reads[0][(i[1], i[0])])
 
     def product(b, i, r, reads):
         x, y = reads
         left = (r[0], i[0]) if attrs.trans_a else (i[0], r[0])
-        return b.mul(b.cast(x[left], work), b.cast(y[(r[0], i[1])], work))
+        right = (i[1], r[0]) if attrs.trans_b and not transposed else (r[0], i[1])
+        return b.mul(b.cast(x[left], work), b.cast(y[right], work))
     has_c = len(inputs) > 2
     epilogue = attrs.alpha != 1.0 or has_c or work != element
     y = compute(kb, out.shape, work, [a, w], product, reduce=(k,), combiner="sum",

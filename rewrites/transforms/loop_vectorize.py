@@ -206,12 +206,14 @@ class _LoopVectorizer:
                 self._lanewise(op)
             else:
                 raise _Scalar(f"'{op.name}' on varying operands")
-        self.results = []
+        self.results, self.reduced = [], []
         for (combine, lanes, kind), init in zip(self.reductions, self.loop.inits):
-            reduced = self.emit(ReduceVectorOp.build(self.as_vector(lanes), kind=StringAttr(kind),
-                                                     location=combine.location)).result
-            operands = [init, reduced] if combine.operands[0] in self.block.args else [reduced, init]
-            self.results.append(self.emit(combine.clone({v: o for v, o in zip(combine.operands, operands)})).results[0])
+            reduce = self.emit(ReduceVectorOp.build(self.as_vector(lanes), kind=StringAttr(kind),
+                                                    location=combine.location))
+            operands = [init, reduce.result] if combine.operands[0] in self.block.args else [reduce.result, init]
+            final = self.emit(combine.clone({v: o for v, o in zip(combine.operands, operands)}))
+            self.results.append(final.results[0])
+            self.reduced.append((reduce, final))
         return self.new_ops
 
     def _uniform(self, op) -> None:
@@ -364,7 +366,91 @@ def vectorize_loop(loop: ForOp, contract: bool = True) -> str | None:
     for old, new in zip(loop.results, vectorizer.results):
         old.replace_all_uses_with(new)
     loop.erase()
+    for reduce, final in vectorizer.reduced:
+        while reduce is not None:
+            reduce, final = _promote_accumulator(reduce, final)
     return None
+
+
+def _promote_accumulator(reduce: ReduceVectorOp, final: Operation):
+    """`final = combine(acc, reduce_vector(v))` where `acc` is the loop-carried value of the
+    enclosing loop.for and `final` what it yields: carry a vector instead (start: the
+    combiner's identity in every lane; each iteration combines whole vectors), and reduce
+    the lanes once, after that loop. Returns the new (reduce, final) pair after the loop,
+    to promote again through the next enclosing loop, or (None, None)."""
+    acc = next((v for v in final.operands if v is not reduce.result), None)
+    loop = final.parent.parent_op if final.parent is not None else None
+    if (not isinstance(loop, ForOp) or acc is None or acc.defining_op is not None
+            or acc not in loop.body.blocks[0].args[1:] or len(acc.uses) != 1 or len(final.results[0].uses) != 1):
+        return None, None
+    terminator = loop.body.blocks[0].terminator
+    k = loop.body.blocks[0].args.index(acc) - 1
+    if terminator.operands[k] is not final.results[0] or final.parent is not loop.body.blocks[0]:
+        return None, None
+    vector = reduce.vector
+    kind = reduce.kind.value
+    identity = _identity(kind, vector.type.element_type)
+    if identity is None:
+        return None, None
+    # inside: combine whole vectors (a sum of products: one fma per vector)
+    acc.type = vector.type
+    product = vector.defining_op
+    if (final.name == "arith.addf" and product is not None and product.name == "arith.mulf"
+            and len(vector.uses) == 1 and product.parent is final.parent
+            and not product.properties.get("fastmath") and not final.properties.get("fastmath")):
+        lanes = FmaOp.build(*product.operands, acc, location=final.location)
+    else:
+        lanes = final.clone({reduce.result: vector})
+        lanes.results[0].type = vector.type
+    final.parent.insert_before(final, lanes)
+    final.results[0].replace_all_uses_with(lanes.results[0])
+    start = loop.inits[k]
+    fused = lanes.name == "math.fma"
+    final.erase()
+    reduce.erase()
+    if fused:
+        product.erase()
+    # the start: the identity in every lane; after the loop: reduce once, combine with the start
+    splat = arith.ConstantOp.build(value=DenseElementsAttr(vector.type, np.full(vector.type.shape, identity,
+                                                                                dtype=_dtype(vector.type))),
+                                   location=loop.location)
+    loop.parent.insert_before(loop, splat)
+    operands = list(loop.operands)
+    operands[3 + k] = splat.result
+    loop.set_operands(operands)
+    result = loop.results[k]
+    result.type = vector.type
+    uses = list(result.uses)
+    after = ReduceVectorOp.build(result, kind=StringAttr(kind), location=loop.location)
+    scalar = (arith.AddFOp.build(start, after.result, location=loop.location) if fused
+              else _combine_like(lanes, start, after.result))
+    anchor = loop.next
+    loop.parent.insert_before(anchor, after) if anchor is not None else loop.parent.append(after)
+    loop.parent.insert_after(after, scalar)
+    for use in uses:
+        use.owner.set_operand(use.index, scalar.results[0])
+    return after, scalar
+
+
+def _combine_like(op: Operation, lhs, rhs) -> Operation:
+    """A scalar copy of the combining op `op` on (lhs, rhs)."""
+    new = op.clone({op.operands[0]: lhs, op.operands[1]: rhs})
+    new.results[0].type = lhs.type
+    return new
+
+
+def _identity(kind: str, element):
+    if isinstance(element, FloatType):
+        return {"sum": -0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}[kind]
+    if getattr(element, "width", None) in (8, 16, 32, 64):
+        bits = element.width
+        return {"sum": 0, "prod": 1, "max": -(1 << (bits - 1)), "min": (1 << (bits - 1)) - 1}[kind]
+    return None
+
+
+def _dtype(t: VectorType):
+    from descend.dialects.numeric import dtype_of
+    return dtype_of(t)
 
 
 @register_pass

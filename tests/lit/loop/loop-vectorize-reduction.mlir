@@ -1,17 +1,20 @@
-// loop-vectorize on a loop-carried sum: the lanes' terms become one vector, reduced once
-// (loop.reduce_vector) and added to the running total the outer loop carries; the multiply
-// feeding the sum is not contracted into it (the sum is the reduction).
+// loop-vectorize on a loop-carried sum: the lanes' terms become one vector, and the
+// enclosing loop that carries the running total carries a vector instead (starting from
+// -0.0 in every lane): the lanes are reduced once, after it (loop.reduce_vector), and
+// added to the start value. The product feeding the sum becomes one fma per vector.
 // RUN: %descend opt %s -p 'func.func(loop-vectorize)' | filecheck %s
 
 // CHECK-LABEL: func.func @rowsum
-// CHECK:         %{{.+}} = loop.for %o = {{.+}} iter_args(%[[ACC:.+]] = %zero) -> (f32) {
+// CHECK:         %[[ID:.+]] = arith.constant dense<-0.000000e+00> : vector<8xf32>
+// CHECK:         %[[S:.+]] = loop.for %o = {{.+}} iter_args(%[[ACC:.+]] = %[[ID]]) -> (vector<8xf32>) {
 // CHECK-NOT:       loop.for
 // CHECK:           %[[V:.+]] = loop.vload %x[%i, %{{.+}}] : memref<4x16xf32>, vector<8xf32>
 // CHECK:           %[[E:.+]] = math.exp %[[V]] : vector<8xf32>
-// CHECK:           %[[P:.+]] = arith.mulf %[[E]], %[[V]] : vector<8xf32>
-// CHECK:           %[[R:.+]] = loop.reduce_vector "sum" %[[P]] : vector<8xf32> -> f32
-// CHECK:           %[[N:.+]] = arith.addf %[[ACC]], %[[R]] : f32
-// CHECK:           loop.yield %[[N]] : f32
+// CHECK:           %[[N:.+]] = math.fma %[[E]], %[[V]], %[[ACC]] : vector<8xf32>
+// CHECK:           loop.yield %[[N]] : vector<8xf32>
+// CHECK:         %[[R:.+]] = loop.reduce_vector "sum" %[[S]] : vector<8xf32> -> f32
+// CHECK:         %[[T:.+]] = arith.addf %zero, %[[R]] : f32
+// CHECK:         loop.store %[[T]], %out[%i] : memref<4xf32>
 func.func @rowsum(%x: memref<4x16xf32>, %out: memref<4xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
