@@ -42,6 +42,9 @@ def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | N
         if opt_level >= 1:
             steps.append(LOOP_PIPELINE)
         if stop_after != "loop":
+            if opt_level >= 1:
+                # one linear index per access, as loop IR (the loop stage keeps its shapes)
+                steps.append("loop-flatten-buffers")
             steps.append("lower-loop-to-llvm")
     return f"builtin.module({','.join(steps)})"
 

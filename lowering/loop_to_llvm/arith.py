@@ -75,14 +75,37 @@ def int_binary(fl, op):
 
 @lowers(*_FLOAT_BINARY)
 def float_binary(fl, op):
-    lhs, rhs = fl.values_of(op.operands)
-    fl.bind(op.result, fl.emit1(_FLOAT_BINARY[op.name], lhs, rhs, **_fastmath(op)))
+    lhs, rhs = _widened(fl, fl.values_of(op.operands))
+    result = fl.emit1(_FLOAT_BINARY[op.name], lhs, rhs, **_fastmath(op))
+    fl.bind(op.result, _narrowed(fl, result, op.operands[0], op))
 
 
 @lowers(*_FLOAT_INTRINSIC)
 def float_min_max(fl, op):
-    args = fl.values_of(op.operands)
-    fl.bind(op.result, fl.emit1(_FLOAT_INTRINSIC[op.name], args=args, **_fastmath(op)))
+    args = _widened(fl, fl.values_of(op.operands))
+    result = fl.emit1(_FLOAT_INTRINSIC[op.name], args=args, **_fastmath(op))
+    fl.bind(op.result, _narrowed(fl, result, op.operands[0], op))
+
+
+def _is_bf16(t) -> bool:
+    return getattr(llvm.types.scalar_of(t), "name", "") == "bf16"
+
+
+def _widened(fl, values: list) -> list:
+    """bf16 operands as f32 (exact): arithmetic on bf16 is done in f32 and rounded back on
+    the bits (LLVM's own promotion truncates through __truncsfbf2, which nothing links on
+    CPUs without bf16 instructions). f32 has more than twice bf16's precision plus two
+    bits, so rounding twice gives the correctly rounded +, -, *, /."""
+    if not values or not _is_bf16(values[0].type):
+        return values
+    shape = getattr(values[0].type, "shape", None)
+    wide = VectorType(shape, f32) if shape else f32
+    return [fl.emit1(llvm.FPExtOp, v, result_types=[wide]) for v in values]
+
+
+def _narrowed(fl, result, operand, op):
+    t = convert_type(operand.type, op)
+    return _truncate_to_bf16(fl, result, t) if _is_bf16(t) else result
 
 
 @lowers("arith.negf")

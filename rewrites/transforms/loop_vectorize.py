@@ -303,8 +303,8 @@ class _LoopVectorizer:
 
     def _find_contractions(self) -> None:
         for op in self.block.ops:
-            if op.name != "arith.addf" or op in self.fused:  # (a reduction's combine stays)
-                continue
+            if op.name != "arith.addf" or op in self.fused or not self._varies(op):
+                continue  # (a reduction's combine stays; a uniform add stays a scalar add)
             for n, value in enumerate(op.operands):
                 product = value.defining_op
                 if (product is not None and product.name == "arith.mulf" and product.parent is self.block

@@ -48,5 +48,28 @@ func.func @column(%m: memref<4x4xf32>, %out: memref<4xf32>) {
   }
   return
 }
-// STATS: 1 vectorized
+// STATS: 2 vectorized
 // STATS: 1 left-scalar
+
+// A multiply-add that is the same in every lane stays one scalar multiply and add (it is
+// not contracted into a vector fma whose product was never made).
+// CHECK-LABEL: func.func @uniform_muladd
+// CHECK-NOT:     loop.for
+// CHECK:         %[[M:.+]] = arith.mulf %s, %s : f32
+// CHECK:         %[[A:.+]] = arith.addf %[[M]], %s : f32
+// CHECK:         %[[B:.+]] = loop.broadcast %[[A]] : f32 to vector<8xf32>
+// CHECK:         loop.vstore %{{.+}}, %y[%{{.+}}] : memref<8xf32>, vector<8xf32>
+func.func @uniform_muladd(%s: f32, %x: memref<8xf32>, %y: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  loop.for %i = %c0 to %c8 step %c1 {kind = "vectorized"} {
+    %m = arith.mulf %s, %s : f32
+    %a = arith.addf %m, %s : f32
+    %xi = loop.load %x[%i] : memref<8xf32>
+    %r = arith.mulf %xi, %a : f32
+    loop.store %r, %y[%i] : memref<8xf32>
+    loop.yield
+  }
+  return
+}
