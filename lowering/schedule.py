@@ -762,14 +762,15 @@ def _upper(e: IndexExpr, extents: dict) -> int:
     return min(_upper(e.lhs, extents), e.divisor - 1)
 
 
-def _variables(e: IndexExpr) -> set:
+def variables(e: IndexExpr) -> set[str]:
+    """The loop variables `e` reads."""
     if isinstance(e, Var):
         return {e.name}
     if isinstance(e, Const):
         return set()
     if isinstance(e, Add):
-        return _variables(e.lhs) | _variables(e.rhs)
-    return _variables(e.lhs)
+        return variables(e.lhs) | variables(e.rhs)
+    return variables(e.lhs)
 
 
 def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int]:
@@ -789,7 +790,7 @@ def _box(e: IndexExpr, inner: dict) -> tuple[IndexExpr, int]:
     if isinstance(e, Mul):
         lhs, width = _box(e.lhs, inner)
         return mul(lhs, e.factor), (width - 1) * e.factor + 1
-    names = _variables(e.lhs)
+    names = variables(e.lhs)
     if not names & set(inner):
         return e, 1
     if names <= set(inner):

@@ -48,7 +48,7 @@ from descend.dialects.te.semantics import identity
 from descend.ir import (Block, Builder, FloatAttr, FloatType, FunctionType, IntegerAttr, IntegerType,
                         MemRefType, ShapedType, Value, f32, index)
 
-from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Stage, Var, add
+from ..schedule import Add, Const, FloorDiv, Guard, IndexExpr, Loop, LoopNest, Mod, Mul, Stage, Var, add, variables
 
 
 def memref_of(t: ShapedType) -> MemRefType:
@@ -238,16 +238,6 @@ def _linear_value(value, leaves: dict) -> tuple[dict, int]:
         key = (op.name, *((frozenset(t.items()), k) for t, k in forms))
     leaves.setdefault(key, value)
     return {key: 1}, 0
-
-
-def _variables(e: IndexExpr) -> set[str]:
-    if isinstance(e, Var):
-        return {e.name}
-    if isinstance(e, Const):
-        return set()
-    if isinstance(e, Add):
-        return _variables(e.lhs) | _variables(e.rhs)
-    return _variables(e.lhs)
 
 
 # ---- one kernel -----------------------------------------------------------------------------
@@ -596,8 +586,8 @@ class KernelLowering:
         exprs = ExprEmitter(b, self.constants, env)
         axes = [exprs(nest.axes[a]) for a in nest.output_axes]
         reduction_names = {loop.name for loop in loops}
-        output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
-        inner_guards = [g for g in nest.guards if _variables(g.expr) & reduction_names]
+        output_guards = [g for g in nest.guards if not variables(g.expr) & reduction_names]
+        inner_guards = [g for g in nest.guards if variables(g.expr) & reduction_names]
         element = compute.element_type
         wide = accumulator_type(compute)
         combine = combiner_op(compute.combiner.value, wide)
@@ -673,7 +663,7 @@ class KernelLowering:
             return [env[loop.name] for loop in tile_loops]
 
         reduction_names = {loop.name for loop in reduction_loops}
-        output_guards = [g for g in nest.guards if not _variables(g.expr) & reduction_names]
+        output_guards = [g for g in nest.guards if not variables(g.expr) & reduction_names]
         if nest.partial_tiles:
             def resume(inner: Builder, e: dict) -> None:
                 # a partial sum: the tile starts from what the output holds so far
