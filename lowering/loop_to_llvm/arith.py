@@ -98,9 +98,18 @@ def _widened(fl, values: list) -> list:
     bits, so rounding twice gives the correctly rounded +, -, *, /."""
     if not values or not _is_bf16(values[0].type):
         return values
-    shape = getattr(values[0].type, "shape", None)
-    wide = VectorType(shape, f32) if shape else f32
-    return [fl.emit1(llvm.FPExtOp, v, result_types=[wide]) for v in values]
+    return [_extend_bf16(fl, v) for v in values]
+
+
+def _extend_bf16(fl, x):
+    """bf16 -> f32 on the bits (exact: the 16 bits become the high half), not fpext, which
+    LLVM's x86 backend without bf16 instructions crashes on for some vector shapes."""
+    shape = getattr(x.type, "shape", None)
+    i16_t = VectorType(shape, IntegerType(16)) if shape else IntegerType(16)
+    i32_t = VectorType(shape, i32) if shape else i32
+    bits = fl.emit1(llvm.ZExtOp, fl.emit1(llvm.BitcastOp, x, result_types=[i16_t]), result_types=[i32_t])
+    high = fl.emit1(llvm.ShlOp, bits, fl.constant(16, i32_t))
+    return fl.emit1(llvm.BitcastOp, high, result_types=[VectorType(shape, f32) if shape else f32])
 
 
 def _narrowed(fl, result, operand, op):
@@ -219,6 +228,9 @@ def cast(fl, op):
                                  "lowered (no libcall for it is linked)")
     if op.name == "arith.truncf" and getattr(llvm.types.scalar_of(t), "name", "") == "bf16":
         fl.bind(op.results[0], _truncate_to_bf16(fl, x, t))
+        return
+    if op.name == "arith.extf" and _is_bf16(x.type) and getattr(llvm.types.scalar_of(t), "name", "") == "f32":
+        fl.bind(op.results[0], _extend_bf16(fl, x))
         return
     fl.bind(op.results[0], fl.emit1(_CASTS[op.name], x, result_types=[t]))
 
