@@ -33,7 +33,7 @@ from descend.dialects import arith
 from descend.dialects.loop import (BroadcastOp, ForOp, LoadOp, ReduceVectorOp, StoreOp, VLoadOp, VStoreOp,
                                    constant_trip_count)
 from descend.dialects.math import FmaOp
-from descend.dialects.numeric import constant_of
+from descend.dialects.numeric import constant_of, dtype_of
 from descend.ir import Context, DenseElementsAttr, FloatType, IndexType, Operation, Pure, StringAttr, VectorType, index
 
 from ..pass_options import option
@@ -412,7 +412,7 @@ def _promote_accumulator(reduce: ReduceVectorOp, final: Operation):
         product.erase()
     # the start: the identity in every lane; after the loop: reduce once, combine with the start
     splat = arith.ConstantOp.build(value=DenseElementsAttr(vector.type, np.full(vector.type.shape, identity,
-                                                                                dtype=_dtype(vector.type))),
+                                                                                dtype=dtype_of(vector.type))),
                                    location=loop.location)
     loop.parent.insert_before(loop, splat)
     operands = list(loop.operands)
@@ -447,10 +447,6 @@ def _identity(kind: str, element):
         return {"sum": 0, "prod": 1, "max": -(1 << (bits - 1)), "min": (1 << (bits - 1)) - 1}[kind]
     return None
 
-
-def _dtype(t: VectorType):
-    from descend.dialects.numeric import dtype_of
-    return dtype_of(t)
 
 
 @register_pass
