@@ -340,8 +340,9 @@ def _tile(vectors: int, rows: int, budget: int, panel: int = 1) -> tuple[int, in
 
 def _rows_axes(compute: ComputeOp, inlined: dict, v: str, v_index: int, width: int) -> list[str]:
     """The output axes whose rows share the vector loads: those most contiguous reads are
-    invariant along; when several adjacent ones after the vector axis qualify (a
-    convolution's output height and width) all of them, to be fused; else the innermost."""
+    invariant along; when several adjacent ones on one side of the vector axis qualify (a
+    convolution's output height and width, after its channels in NCHW, before its channel
+    lanes in NCHWc) all of them, to be fused; else the innermost."""
     reads = [r for r in buffer_reads(compute, inlined) if classify(r, v, width) == "contiguous"]
     shared = {}
     for k, extent in enumerate(compute.shape):
@@ -352,9 +353,9 @@ def _rows_axes(compute: ComputeOp, inlined: dict, v: str, v_index: int, width: i
         return []
     top = max(shared.values())
     candidates = [k for k, count in shared.items() if count == top]
-    run = [k for k in candidates if k > v_index]
-    if len(run) >= 2 and run == list(range(run[0], run[0] + len(run))):
-        return [f"i{k}" for k in run]
+    for run in ([k for k in candidates if k > v_index], [k for k in candidates if k < v_index]):
+        if len(run) >= 2 and run == list(range(run[0], run[0] + len(run))):
+            return [f"i{k}" for k in run]
     return [f"i{candidates[-1]}"]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 STAGES = ("graph", "te", "loop", "llvm")
 
-GRAPH_PIPELINE = "func.func(simplify-inference,fold-constants,canonicalize,cse,fuse-ops)"
+GRAPH_PIPELINE = "func.func(simplify-inference,fold-constants,canonicalize,cse,nchwc-layout,fold-constants,fuse-ops)"
 LOOP_PIPELINE = "func.func(loop-unroll,loop-simplify,loop-vectorize,math-polynomial-approximation,loop-simplify,cse,loop-hoist-invariants,loop-plan-memory)"
 
 
@@ -30,7 +30,10 @@ def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | N
         raise ValueError(f"unknown stage '{stop_after}' (stages: {', '.join(STAGES)})")
     steps: list[str] = []
     if opt_level >= 1:
-        steps.append(GRAPH_PIPELINE)
+        graph = GRAPH_PIPELINE
+        if vector_bytes is not None:  # channel blocks of one f32 vector
+            graph = graph.replace("nchwc-layout", f"nchwc-layout{{block={max(vector_bytes // 4, 4)}}}")
+        steps.append(graph)
     if stop_after == "graph":
         return f"builtin.module({','.join(steps)})"
     steps.append("lower-graph-to-te")

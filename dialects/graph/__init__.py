@@ -6,14 +6,14 @@ belongs to the dialect, so a family module only declares its ops."""
 
 from descend.ir import Dialect, Operation
 
-from . import (control, elementwise, indexing, loss, nn, quantize, recurrent, reduction, shape,
+from . import (control, elementwise, indexing, layout, loss, nn, quantize, recurrent, reduction, shape,
                signal, structural, vision)
 from .base import (Attrs, GraphOp, Kind, ShapeError, broadcast_shapes, element_of, python_value,
                    tensor, to_attribute)
 from .structural import ConstantOp, FusedOp, YieldOp
 
 _FAMILIES = (structural, elementwise, nn, reduction, shape, indexing, quantize, loss, recurrent,
-             vision, signal, control)
+             vision, signal, control, layout)
 
 
 def _ops_of(module) -> list[type]:

@@ -210,17 +210,34 @@ def conv_model(channels=8, size=6, kernel=3, pads=1, group=1, seed=0):
 
 
 def test_conv_packs_weights_once_and_fuses_bias_and_relu_into_its_tile():
-    model = conv_model()
+    model = conv_model(channels=12)  # not whole blocks of 8: the convolution stays NCHW
     te = driver.lower(model, stop_after="te")
     kernel = kernel_of(te)
     packed = [v for v in kernel.inputs if v.name_hint and v.name_hint.endswith(".packed")]
-    assert [v.type.shape for v in packed] == [(8, 3, 3, 8)]  # [c, kh, kw, m]: folded at compile time
+    assert [v.type.shape for v in packed] == [(12, 3, 3, 12)]  # [c, kh, kw, m]: folded at compile time
     schedule = default_schedule(kernel, vector_bytes=32)
     assert any(r.op == "fuse" and r.fused.startswith("rows") for r in schedule.records)  # (oh, ow) rows
     loop = driver.lower(model, stop_after="loop")
     conv = [op for op in loop.walk() if op.name == "func.func" and op.sym_name.value != "main"][0]
     allocs = [op.memref.type.shape for op in conv.walk() if op.name == "loop.alloc"]
-    assert allocs == [(1, 8, 8, 8)]  # the zero-padded input only: no buffer for the convolution
+    assert allocs == [(1, 12, 8, 8)]  # the zero-padded input only: no buffer for the convolution
+
+
+def test_blocked_conv_vectorises_output_channels_with_positions_as_rows():
+    """8 channels: nchwc-layout blocks the convolution; its weights arrive re-laid out
+    (OIHW8o, folded when the model compiles), the tile's vectors are the 8 output channels
+    of a block and its rows the fused output positions."""
+    model = conv_model(channels=8)
+    te = driver.lower(model, stop_after="te")
+    conv = next(k for k in te.walk() if k.name == "te.kernel"
+                and any(c.output.name_hint == "y" for c in k.computes()))
+    assert [v.type.shape for v in conv.inputs] == [(1, 1, 6, 6, 8), (1, 8, 3, 3, 8), (8,)]  # x, w, bias
+    schedule = default_schedule(conv, vector_bytes=32)
+    assert any(r.op == "fuse" and r.fused.startswith("rows") for r in schedule.records)
+    assert any(r.op == "vectorize" for r in schedule.records)
+    loop = driver.lower(model, stop_after="loop")
+    func = next(op for op in loop.walk() if op.name == "func.func" and op.sym_name.value == "y")
+    assert [op.memref.type.shape for op in func.walk() if op.name == "loop.alloc"] == [(1, 1, 8, 8, 8)]
 
 
 @pytest.mark.parametrize("group, pads, size", [(1, 1, 6), (1, 0, 8), (8, 1, 8), (2, 1, 5)])

@@ -1,0 +1,190 @@
+"""graph -> graph: convolutions in channel blocks (ONNX Runtime's NCHWc transformer, TVM's
+AlterOpLayout with `contrib_conv2d_NCHWc`).
+
+Each 2-D float `graph.conv` whose output channels divide into blocks of `block` (the
+target's f32 vector lanes) becomes a `graph.conv_nchwc` between layout transforms:
+
+    conv(x, w, b)  ->  layout_transform(conv_nchwc(layout_transform(x, NCHW -> NCHW8c),
+                                                   layout_transform(w, OIHW -> OIHW8o), b),
+                                        NCHW8c -> NCHW)
+
+A dense convolution takes plain NCHW input when its input channels do not divide into
+blocks (a first layer of 3 channels); a depthwise one needs them to; other grouped
+convolutions are left as they are. Then the transforms move to where the blocked chain
+ends:
+
+- an elementwise op (Kind ELEMWISE or BROADCAST, no axis attribute) with an operand that
+  is a layout_transform out of a blocked layout runs blocked, and the transform moves after
+  it (relu, clip, the residual add); its other operands are transforms alike, scalars (one
+  element), or tensors of its shape, which get the opposite transform;
+- layout_transform(layout_transform(x, A -> B), B -> C) is one transform A -> C, and none
+  when C is A: between two blocked convolutions nothing is left.
+
+Transforms of constant weights are folded by the fold-constants that follows in the
+pipeline, so weights are re-laid out once, when the model compiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from descend.ir import Context, FloatType, InsertionPoint, Operation, StringAttr, TensorType, Value
+
+from ..debug import channel
+from ..greedy import apply_greedily
+from ..pass_options import option
+from ..passes import Pass, register_pass
+from ..pattern import RewritePattern
+
+TRANSFORM = "graph.layout_transform"
+
+
+def _layouts(op: Operation) -> tuple[str, str]:
+    return op.properties["src_layout"].value, op.properties["dst_layout"].value
+
+
+def transform(rewriter, value: Value, src: str, dst: str, location) -> Value:
+    """A layout_transform of `value` from `src` to `dst`, inserted at the rewriter's point."""
+    from descend.dialects.graph import LayoutTransformOp
+    op = LayoutTransformOp.build(value, src_layout=StringAttr(src), dst_layout=StringAttr(dst),
+                                 location=location)
+    return rewriter.insert(op).results[0]
+
+
+class ConvToNCHWc(RewritePattern):
+    """conv(x, w, b) -> transform(conv_nchwc(transform(x), transform(w), b))."""
+
+    root = "graph.conv"
+    name = "conv-to-nchwc"
+
+    def __init__(self, block: int):
+        super().__init__()
+        self.block = block
+
+    def match_and_rewrite(self, op, rewriter) -> bool:
+        from descend.dialects.graph import ConvNCHWcOp
+        from descend.dialects.graph.layout import nchwc
+        x, w = op.operands[0], op.operands[1]
+        y = op.results[0].type
+        if y.rank != 4 or not isinstance(y.element_type, FloatType) or y.element_type.width != 32:
+            return rewriter.no_match("not a 2-D f32 convolution")
+        block, channels, outputs = self.block, x.type.shape[1], y.shape[1]
+        group = int(op.properties["group"].value) if "group" in op.properties else 1
+        if outputs % block:
+            return rewriter.no_match(f"{outputs} output channels do not divide into blocks of {block}")
+        depthwise = group > 1 and group == channels == outputs
+        if group > 1 and not (depthwise and channels % block == 0):
+            return rewriter.no_match("a grouped convolution that is not depthwise over whole blocks")
+        layout = nchwc(block)
+        attributes = {k: v for k, v in op.properties.items() if k in ("strides", "pads", "dilations", "group")}
+        with rewriter.at(InsertionPoint.before(op)):
+            xb = transform(rewriter, x, "NCHW", layout, op.location) if channels % block == 0 else x
+            wb = transform(rewriter, w, "OIHW", f"OIHW{block}o", op.location)
+            conv = rewriter.insert(ConvNCHWcOp.build(xb, wb, *op.operands[2:], location=op.location,
+                                                     **attributes))
+            conv.results[0].name_hint = op.results[0].name_hint
+            out = transform(rewriter, conv.results[0], layout, "NCHW", op.location)
+        rewriter.replace_op(op, [out])
+        return True
+
+
+def _unblocking(value: Value) -> bool:
+    """Is `value` a layout_transform out of a blocked layout into one without blocks?"""
+    from descend.dialects.graph.layout import is_blocked
+    producer = value.defining_op
+    if producer is None or producer.name != TRANSFORM:
+        return False
+    src, dst = _layouts(producer)
+    return is_blocked(src) and not is_blocked(dst)
+
+
+def _scalar(value: Value) -> bool:
+    return isinstance(value.type, TensorType) and all(d == 1 for d in value.type.shape)
+
+
+class SinkTransform(RewritePattern):
+    """op(transform(a, B -> A), ..., scalars) -> transform(op(a, ...), B -> A), B blocked, for
+    elementwise ops: the other operands are transforms out of B alike, scalars, or plain
+    tensors of the result's shape (they get a transform A -> B, which cancels or is shared
+    when they have one already)."""
+
+    name = "sink-layout-transform"
+
+    def match_and_rewrite(self, op, rewriter) -> bool:
+        from descend.dialects.graph import GraphOp, Kind
+        if (not isinstance(op, GraphOp) or op.kind not in (Kind.ELEMWISE, Kind.BROADCAST)
+                or op.regions or len(op.results) != 1 or {"axis", "axes"} & set(op.properties)):
+            return rewriter.no_match("not a single-result elementwise graph op")
+        shape = op.results[0].type.shape
+        layouts = {(_layouts(v.defining_op), v.defining_op.operands[0].type.shape)
+                   for v in op.operands if _unblocking(v) and v.type.shape == shape}
+        if len(layouts) != 1:
+            return rewriter.no_match("no operand, or operands from different layouts, is a layout_transform")
+        ((src, dst), _), = layouts
+        if not all(_scalar(v) and v.type.rank <= len(shape) or v.type.shape == shape for v in op.operands):
+            return rewriter.no_match("an operand broadcasts against the result")
+        attributes = {k: v for k, v in op.properties.items() if k in op.definition.attributes}
+        with rewriter.at(InsertionPoint.before(op)):
+            sources = []
+            for value in op.operands:
+                producer = value.defining_op
+                if producer is not None and producer.name == TRANSFORM and _layouts(producer) == (src, dst):
+                    sources.append(producer.operands[0])
+                elif value.type.shape == shape and not _scalar(value):
+                    sources.append(transform(rewriter, value, dst, src, op.location))
+                else:
+                    sources.append(value)
+            inner = rewriter.insert(type(op).build(*sources, location=op.location, **attributes))
+            inner.results[0].name_hint = op.results[0].name_hint
+            out = transform(rewriter, inner.results[0], src, dst, op.location)
+        rewriter.replace_op(op, [out])
+        return True
+
+
+class MergeTransforms(RewritePattern):
+    """transform(transform(x, A -> B), B -> C) -> transform(x, A -> C), or x when C is A."""
+
+    root = TRANSFORM
+    name = "merge-layout-transforms"
+
+    def match_and_rewrite(self, op, rewriter) -> bool:
+        inner = op.operands[0].defining_op
+        if inner is None or inner.name != TRANSFORM:
+            return rewriter.no_match("the operand is not a layout_transform")
+        (a, _), (_, c) = _layouts(inner), _layouts(op)
+        x = inner.operands[0]
+        if a == c and x.type == op.results[0].type:
+            rewriter.replace_op(op, [x])
+            return True
+        with rewriter.at(InsertionPoint.before(op)):
+            out = transform(rewriter, x, a, c, op.location)
+        rewriter.replace_op(op, [out])
+        return True
+
+
+@register_pass
+@dataclass(frozen=True)
+class NCHWcLayout(Pass):
+    """Run 2-D f32 convolutions in channel blocks (NCHW8c) and keep the chains between them
+    blocked: elementwise ops follow, layout transforms cancel (see the module docstring).
+    `block` is the channels per block, the target's f32 vector lanes (8 for AVX2, 16 for
+    AVX-512); 0 turns the pass off."""
+
+    name: ClassVar[str] = "nchwc-layout"
+    statistics: ClassVar[dict] = {
+        "conv-to-nchwc": "convolutions made blocked",
+        "sink-layout-transform": "elementwise ops run blocked",
+        "merge-layout-transforms": "layout transforms merged or cancelled",
+    }
+
+    block: int = option(8, help="channels per block (the f32 lanes of a vector register); 0: off")
+    max_iterations: int = option(10, help="sweeps of the rewrite driver before giving up")
+
+    def run(self, op: Operation, ctx: Context) -> None:
+        if self.block <= 0:
+            return
+        patterns = [ConvToNCHWc(self.block), SinkTransform(), MergeTransforms()]
+        result = apply_greedily(op, patterns, context=ctx, max_iterations=self.max_iterations,
+                                debug=channel("greedy-rewriter"))
+        for name, times in result.fired.items():
+            self.count(name, times)
