@@ -17,6 +17,9 @@ ends:
   is a layout_transform out of a blocked layout runs blocked, and the transform moves after
   it (relu, clip, the residual add); its other operands are transforms alike, scalars (one
   element), or tensors of its shape, which get the opposite transform;
+- a 2-D max or average pool runs blocked too, as the same pool over (H, W, lanes) with a
+  window of 1 along the lanes; a global pool becomes a reduce over H and W; a
+  concatenation along channels joins whole blocks;
 - layout_transform(layout_transform(x, A -> B), B -> C) is one transform A -> C, and none
   when C is A: between two blocked convolutions nothing is left.
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from descend.ir import Context, FloatType, InsertionPoint, Operation, StringAttr, TensorType, Value
+from descend.ir import Context, FloatType, InsertionPoint, IntegerAttr, Operation, StringAttr, TensorType, Value, i64
 
 from ..debug import channel
 from ..greedy import apply_greedily
@@ -141,6 +144,80 @@ class SinkTransform(RewritePattern):
         return True
 
 
+class SinkTransformThroughPool(RewritePattern):
+    """pool(transform(a, NCHWxc -> NCHW)) -> transform(pool'(a), NCHWxc -> NCHW): a 2-D
+    max or average pool over blocked channels is the same pool over (H, W, lanes) with a
+    window of 1 along the lanes; a global pool is a reduce over H and W."""
+
+    name = "sink-layout-transform-through-pool"
+    WINDOWED = ("graph.max_pool", "graph.avg_pool")
+    GLOBAL = {"graph.global_avg_pool": "ReduceMeanOp", "graph.global_max_pool": "ReduceMaxOp"}
+
+    def match_and_rewrite(self, op, rewriter) -> bool:
+        from descend.dialects import graph
+        if op.name not in self.WINDOWED and op.name not in self.GLOBAL:
+            return rewriter.no_match("not a pool")
+        x = op.operands[0]
+        if not _unblocking(x) or x.type.rank != 4 or len(op.results) != 1:
+            return rewriter.no_match("the operand is not a 2-D tensor out of a blocked layout")
+        producer = x.defining_op
+        src, dst = _layouts(producer)
+        a = producer.operands[0]
+        if a.type.rank != 5:
+            return rewriter.no_match("the blocked layout is not NCHW with channel blocks")
+        with rewriter.at(InsertionPoint.before(op)):
+            if op.name in self.GLOBAL:
+                new = getattr(graph, self.GLOBAL[op.name]).build(a, axes=_ints([2, 3]), location=op.location)
+            else:
+                p = op.properties
+                attributes = {k: v for k, v in p.items() if k in op.definition.attributes}
+                attributes["kernel"] = _ints([*p["kernel"].array.tolist(), 1])
+                for name in ("strides", "dilations"):   # (absent: 1 along every axis)
+                    if name in p:
+                        attributes[name] = _ints([*p[name].array.tolist(), 1])
+                if "pads" in p:
+                    pads = p["pads"].array.tolist()
+                    attributes["pads"] = _ints([pads[0], pads[1], 0, pads[2], pads[3], 0])
+                new = type(op).build(a, location=op.location, **attributes)
+            inner = rewriter.insert(new)
+            inner.results[0].name_hint = op.results[0].name_hint
+            out = transform(rewriter, inner.results[0], src, dst, op.location)
+        rewriter.replace_op(op, [out])
+        return True
+
+
+class SinkTransformThroughConcat(RewritePattern):
+    """concat(transform(a, NCHWxc -> NCHW), transform(b, ...), axis = 1) ->
+    transform(concat(a, b, axis = 1)): whole blocks of channels join along the block axis."""
+
+    root = "graph.concat"
+    name = "sink-layout-transform-through-concat"
+
+    def match_and_rewrite(self, op, rewriter) -> bool:
+        from descend.dialects.graph import ConcatOp
+        rank = op.results[0].type.rank
+        if rank != 4 or int(op.properties["axis"].value) % rank != 1:
+            return rewriter.no_match("not a concatenation of 2-D feature maps along channels")
+        if not all(_unblocking(v) for v in op.operands):
+            return rewriter.no_match("an operand is not a layout_transform out of a blocked layout")
+        layouts = {_layouts(v.defining_op) for v in op.operands}
+        if len(layouts) != 1 or any(v.defining_op.operands[0].type.rank != 5 for v in op.operands):
+            return rewriter.no_match("the operands come out of different layouts")
+        (src, dst), = layouts
+        with rewriter.at(InsertionPoint.before(op)):
+            inner = rewriter.insert(ConcatOp.build([v.defining_op.operands[0] for v in op.operands],
+                                                   axis=IntegerAttr(1, i64), location=op.location))
+            inner.results[0].name_hint = op.results[0].name_hint
+            out = transform(rewriter, inner.results[0], src, dst, op.location)
+        rewriter.replace_op(op, [out])
+        return True
+
+
+def _ints(values):
+    from descend.ir import DenseArrayAttr, i64
+    return DenseArrayAttr(i64, [int(v) for v in values])
+
+
 class MergeTransforms(RewritePattern):
     """transform(transform(x, A -> B), B -> C) -> transform(x, A -> C), or x when C is A."""
 
@@ -174,6 +251,8 @@ class NCHWcLayout(Pass):
     statistics: ClassVar[dict] = {
         "conv-to-nchwc": "convolutions made blocked",
         "sink-layout-transform": "elementwise ops run blocked",
+        "sink-layout-transform-through-pool": "pools run blocked",
+        "sink-layout-transform-through-concat": "concatenations along channels run blocked",
         "merge-layout-transforms": "layout transforms merged or cancelled",
     }
 
@@ -183,7 +262,8 @@ class NCHWcLayout(Pass):
     def run(self, op: Operation, ctx: Context) -> None:
         if self.block <= 0:
             return
-        patterns = [ConvToNCHWc(self.block), SinkTransform(), MergeTransforms()]
+        patterns = [ConvToNCHWc(self.block), SinkTransform(), SinkTransformThroughPool(),
+                    SinkTransformThroughConcat(), MergeTransforms()]
         result = apply_greedily(op, patterns, context=ctx, max_iterations=self.max_iterations,
                                 debug=channel("greedy-rewriter"))
         for name, times in result.fired.items():

@@ -1,5 +1,5 @@
 """nchwc-layout: random chains of convolutions (dense, depthwise, strided, 3-channel first
-layers), elementwise ops and residual adds keep their results through the pass (the graph
+layers), pools, concatenations, elementwise ops and residual adds keep their results through the pass (the graph
 interpreter before and after) and through the whole compiled descent; the transforms
 between blocked convolutions cancel."""
 
@@ -34,11 +34,15 @@ def chains(draw):
     value, earlier = "%x", {}   # earlier: shape -> a value of that shape (a residual)
     for k in range(draw(st.integers(1, 5))):
         c, h = shape[1], shape[2]
-        kind = draw(st.sampled_from(["dense", "depthwise", "relu", "clip", "add", "sigmoid"]))
+        kind = draw(st.sampled_from(["dense", "depthwise", "relu", "clip", "add", "sigmoid", "max_pool",
+                                     "avg_pool", "global_avg_pool", "concat"]))
         if kind == "depthwise" and c % 8:
             kind = "dense"
         if kind == "add" and tuple(shape) not in earlier:
             kind = "relu"
+        others = [s for s in earlier if s[2:] == tuple(shape[2:])]
+        if kind == "concat" and not others:
+            kind = "sigmoid"
         out = f"%v{k}"
         if kind in ("dense", "depthwise"):
             kernel = draw(st.sampled_from([1, 3]))
@@ -54,6 +58,25 @@ def chains(draw):
             lines.append(f"{out} = graph.conv {value}, %w{k} {{{group}pads = array<i64: {pad}, {pad}, {pad}, "
                          f"{pad}>, strides = array<i64: {stride}, {stride}>}} : ({_t(shape)}, {_t(w_shape)}) "
                          f"-> {_t(new)}")
+            shape = new
+        elif kind in ("max_pool", "avg_pool"):
+            kernel, stride, pad = draw(st.sampled_from([w for w in [(2, 2, 0), (3, 1, 1), (3, 2, 1)]
+                                                        if h + 2 * w[2] >= w[0]]))
+            o = (h + 2 * pad - kernel) // stride + 1
+            new = [1, c, o, o]
+            lines.append(f"{out} = graph.{kind} {value} {{kernel = array<i64: {kernel}, {kernel}>, pads = array<i64: "
+                         f"{pad}, {pad}, {pad}, {pad}>, strides = array<i64: {stride}, {stride}>}} : ({_t(shape)}) -> "
+                         f"{_t(new)}")
+            shape = new
+        elif kind == "concat":
+            other = others[draw(st.integers(0, len(others) - 1))]
+            new = [1, c + other[1], h, h]
+            lines.append(f"{out} = graph.concat {value}, {earlier[other]} {{axis = 1 : i64}} : ({_t(shape)}, "
+                         f"{_t(other)}) -> {_t(new)}")
+            shape = new
+        elif kind == "global_avg_pool":
+            new = [1, c, 1, 1]
+            lines.append(f"{out} = graph.global_avg_pool {value} : ({_t(shape)}) -> {_t(new)}")
             shape = new
         elif kind == "clip":
             lines.append(f"{out} = graph.clip {value}, %lo, %hi : ({_t(shape)}, tensor<f32>, tensor<f32>) -> "
@@ -104,8 +127,8 @@ def test_compiled_chains_match_the_interpreter(chain):
 
 def test_mobilenet_keeps_one_transform_out():
     """MobileNetV2's 52 convolutions (first layer, 1x1 expand and project, 3x3 depthwise
-    at strides 1 and 2, residual adds) all run blocked; one transform is left, out of the
-    last convolution into the global average pool."""
+    at strides 1 and 2, residual adds) and its global average pool all run blocked; one
+    transform is left, out of the pool into the classifier."""
     from descend.lowering.driver import load_module
     from descend.testing.bench_models import mobilenet_v2
     module = load_module(mobilenet_v2(size=32, classes=10))
@@ -113,6 +136,7 @@ def test_mobilenet_keeps_one_transform_out():
                       "nchwc-layout,fold-constants))").run(module)
     names = [op.name for op in module.walk()]
     assert names.count("graph.conv_nchwc") == 52 and "graph.conv" not in names
+    assert "graph.global_avg_pool" not in names and "graph.reduce_mean" in names
     transforms = [op for op in module.walk() if op.name == "graph.layout_transform"]
     assert [(op.properties["src_layout"].value, op.properties["dst_layout"].value) for op in transforms] == \
         [("NCHW8c", "NCHW")]

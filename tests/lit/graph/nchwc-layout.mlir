@@ -36,6 +36,33 @@ func.func @rgb(%x: tensor<1x3x8x8xf32>, %w: tensor<16x3x3x3xf32>) -> tensor<1x16
   func.return %0 : tensor<1x16x4x4xf32>
 }
 
+// Pools between blocked convolutions run blocked: a window pool over (H, W, lanes) with a
+// window of 1 along the lanes, a global average pool as a mean over H and W.
+// CHECK-LABEL: func.func @pools
+// CHECK:         %[[P:.+]] = graph.max_pool %{{.+}} {kernel = array<i64: 3, 3, 1>, pads = array<i64: 1, 1, 0, 1, 1, 0>, strides = array<i64: 2, 2, 1>} : (tensor<1x2x8x8x8xf32>) -> tensor<1x2x4x4x8xf32>
+// CHECK:         graph.conv_nchwc %[[P]]
+// CHECK:         %[[G:.+]] = graph.reduce_mean %{{.+}} {axes = array<i64: 2, 3>} : (tensor<1x2x4x4x8xf32>) -> tensor<1x2x1x1x8xf32>
+// CHECK-NEXT:    %[[Y:.+]] = graph.layout_transform %[[G]] {dst_layout = "NCHW", src_layout = "NCHW8c"} : (tensor<1x2x1x1x8xf32>) -> tensor<1x16x1x1xf32>
+// CHECK-NEXT:    return %[[Y]]
+func.func @pools(%x: tensor<1x3x8x8xf32>, %w1: tensor<16x3x3x3xf32>, %w2: tensor<16x16x1x1xf32>) -> tensor<1x16x1x1xf32> {
+  %0 = graph.conv %x, %w1 {pads = array<i64: 1, 1, 1, 1>} : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %1 = graph.max_pool %0 {kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x16x8x8xf32>) -> tensor<1x16x4x4xf32>
+  %2 = graph.conv %1, %w2 : (tensor<1x16x4x4xf32>, tensor<16x16x1x1xf32>) -> tensor<1x16x4x4xf32>
+  %3 = graph.global_avg_pool %2 : (tensor<1x16x4x4xf32>) -> tensor<1x16x1x1xf32>
+  func.return %3 : tensor<1x16x1x1xf32>
+}
+
+// A concatenation along channels joins whole blocks.
+// CHECK-LABEL: func.func @concat
+// CHECK:         %[[C:.+]] = graph.concat %{{.+}}, %{{.+}} {axis = 1 : i64} : (tensor<1x1x4x4x8xf32>, tensor<1x2x4x4x8xf32>) -> tensor<1x3x4x4x8xf32>
+// CHECK-NEXT:    graph.layout_transform %[[C]] {dst_layout = "NCHW", src_layout = "NCHW8c"}
+func.func @concat(%x: tensor<1x8x4x4xf32>, %w1: tensor<8x8x1x1xf32>, %w2: tensor<16x8x1x1xf32>) -> tensor<1x24x4x4xf32> {
+  %0 = graph.conv %x, %w1 : (tensor<1x8x4x4xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x4x4xf32>
+  %1 = graph.conv %x, %w2 : (tensor<1x8x4x4xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x4xf32>
+  %2 = graph.concat %0, %1 {axis = -3 : i64} : (tensor<1x8x4x4xf32>, tensor<1x16x4x4xf32>) -> tensor<1x24x4x4xf32>
+  func.return %2 : tensor<1x24x4x4xf32>
+}
+
 // Left alone: output channels that are not whole blocks, a grouped convolution that is not
 // depthwise, f64, and 1-D.
 // CHECK-LABEL: func.func @unchanged
@@ -52,6 +79,8 @@ func.func @unchanged(%x: tensor<1x16x6x6xf32>, %w: tensor<12x16x1x1xf32>, %g: te
   func.return %0, %1, %2, %3 : tensor<1x12x6x6xf32>, tensor<1x16x6x6xf32>, tensor<1x16x6x6xf64>, tensor<1x16x6xf32>
 }
 
-// STATS: 3 conv-to-nchwc
+// STATS: 7 conv-to-nchwc
 // STATS: 2 sink-layout-transform
-// STATS: 1 merge-layout-transforms
+// STATS: 2 sink-layout-transform-through-pool
+// STATS: 1 sink-layout-transform-through-concat
+// STATS: 2 merge-layout-transforms
