@@ -22,6 +22,9 @@ def add_compile_arguments(parser) -> None:
                         help="'host' (default) or 'llvm -mtriple=... -mcpu=... -mattr=...'")
     parser.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=3, metavar="N",
                         help="optimisation level 0-3 (default 3); --print-pipeline shows its passes")
+    parser.add_argument("--disable-pass", dest="disabled_passes", action="append", default=[], metavar="NAME",
+                        help="leave an optimisation out of the pipeline (repeatable): "
+                             "--disable-pass nchwc-layout keeps convolutions NCHW")
     add_model_arguments(parser)
 
 
@@ -45,8 +48,12 @@ def run_compile(args) -> int:
     if args.print_target:
         print(target.describe(), file=sys.stderr)
     stage = emit if emit in driver.STAGES else "llvm"
+    try:
+        passes = driver.pipeline(args.opt_level, stage, target.vector_bytes, args.disabled_passes)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if args.print_pipeline:
-        print(driver.pipeline(args.opt_level, stage, target.vector_bytes), file=sys.stderr)
+        print(passes, file=sys.stderr)
     if emit == "so" and args.output == "-":
         raise UserError("--emit so needs an output file (-o model.so)")
     instruments = []
@@ -58,7 +65,7 @@ def run_compile(args) -> int:
     try:
         module = driver.lower(args.input, args.opt_level, "loop" if stage == "llvm" else stage,
                               input_shapes=dict(args.input_shape or []), opset=args.opset,
-                              instruments=instruments, target=target)
+                              instruments=instruments, target=target, disabled_passes=args.disabled_passes)
         if emit in ("graph", "te", "loop"):
             text = module.print(elide_constants=args.elide_constants)
             write_output(args.output, text if text.endswith("\n") else text + "\n")
@@ -227,6 +234,7 @@ def _safe(name: str) -> str:
 
 def _runner(args, path):
     """(callable inputs -> outputs, (input specs, output specs), label)."""
+    from descend.cli import UserError
     from . import driver
     if path.lower().endswith(".so"):
         from descend.runtime import load
@@ -240,8 +248,12 @@ def _runner(args, path):
         module = driver.load_module(path, shapes, args.opset)
         specs = _module_specs(module)
         return (lambda xs: interpret(module, "main", xs)), specs, "interpreter"
+    try:
+        driver.pipeline(args.opt_level, "llvm", None, args.disabled_passes)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     compiled = driver.compile(path, opt_level=args.opt_level, input_shapes=shapes, opset=args.opset,
-                              threads=args.threads, target=args.target)
+                              threads=args.threads, target=args.target, disabled_passes=args.disabled_passes)
     print(f"descend run: compiled in {compiled.compile_seconds:.2f} s", file=sys.stderr)
     return compiled.run, (compiled.get_inputs(), compiled.get_outputs()), f"-O{args.opt_level}"
 

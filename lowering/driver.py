@@ -17,39 +17,57 @@ import numpy as np
 
 STAGES = ("graph", "te", "loop", "llvm")
 
-GRAPH_PIPELINE = "func.func(simplify-inference,fold-constants,canonicalize,cse,nchwc-layout,fold-constants,fuse-ops)"
-LOOP_PIPELINE = "func.func(loop-unroll,loop-simplify,loop-vectorize,math-polynomial-approximation,loop-simplify,cse,loop-hoist-invariants,loop-plan-memory)"
+GRAPH_PASSES = ("simplify-inference", "fold-constants", "canonicalize", "cse", "nchwc-layout", "fold-constants",
+                "fuse-ops")
+TE_PASSES = ("te-pack-layouts", "te-fold-constants")
+LOOP_PASSES = ("loop-unroll", "loop-simplify", "loop-vectorize", "math-polynomial-approximation", "loop-simplify",
+               "cse", "loop-hoist-invariants", "loop-plan-memory")
+GRAPH_PIPELINE = f"func.func({','.join(GRAPH_PASSES)})"
+LOOP_PIPELINE = f"func.func({','.join(LOOP_PASSES)})"
+# what `disabled_passes` may name: the optimisations of -O1 and up (lowerings are the descent)
+OPTIONAL_PASSES = frozenset(GRAPH_PASSES + TE_PASSES + LOOP_PASSES + ("loop-flatten-buffers",))
 
 
-def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | None = None) -> str:
+def pipeline(opt_level: int = 3, stop_after: str = "llvm", vector_bytes: int | None = None,
+             disabled_passes: Sequence[str] = ()) -> str:
     """The pass pipeline of an opt level, up to and including the lowering to `stop_after`.
     -O0 lowers the graph as imported; -O1 and up optimise the graph first and clean up loops.
     `vector_bytes` (the target's vector register width: `Target.vector_bytes`) sizes the
-    default schedules' vector loops and register tiles."""
+    default schedules' vector loops and register tiles and the channel blocks of
+    nchwc-layout. `disabled_passes` leaves optimisations out wherever they occur (TVM's
+    `PassContext(disabled_pass=...)`): `["nchwc-layout"]` keeps convolutions NCHW."""
     if stop_after not in STAGES:
         raise ValueError(f"unknown stage '{stop_after}' (stages: {', '.join(STAGES)})")
+    disabled = set(disabled_passes)
+    unknown = sorted(disabled - OPTIONAL_PASSES)
+    if unknown:
+        raise ValueError(f"cannot disable {', '.join(unknown)}: only the optimisations of -O1 and up can be "
+                         f"(`{', '.join(sorted(OPTIONAL_PASSES))}`)")
+    options = {}
+    if vector_bytes is not None:
+        options = {"nchwc-layout": f"{{block={max(vector_bytes // 4, 4)}}}",  # one f32 vector of channels
+                   "te-pack-layouts": f"{{vector-bytes={vector_bytes}}}"}
+
+    def nest(passes) -> str | None:
+        kept = [p + options.get(p, "") for p in passes if p not in disabled]
+        return f"func.func({','.join(kept)})" if kept else None
     steps: list[str] = []
     if opt_level >= 1:
-        graph = GRAPH_PIPELINE
-        if vector_bytes is not None:  # channel blocks of one f32 vector
-            graph = graph.replace("nchwc-layout", f"nchwc-layout{{block={max(vector_bytes // 4, 4)}}}")
-        steps.append(graph)
-    if stop_after == "graph":
-        return f"builtin.module({','.join(steps)})"
-    steps.append("lower-graph-to-te")
-    if opt_level >= 1:
-        pack = "te-pack-layouts" if vector_bytes is None else f"te-pack-layouts{{vector-bytes={vector_bytes}}}"
-        steps.append(f"func.func({pack},te-fold-constants)")
-    if stop_after != "te":
+        steps.append(nest(GRAPH_PASSES))
+    if stop_after != "graph":
+        steps.append("lower-graph-to-te")
+        if opt_level >= 1:
+            steps.append(nest(TE_PASSES))
+    if stop_after not in ("graph", "te"):
         steps.append("lower-te-to-loop" if vector_bytes is None else f"lower-te-to-loop{{vector-bytes={vector_bytes}}}")
         if opt_level >= 1:
-            steps.append(LOOP_PIPELINE)
+            steps.append(nest(LOOP_PASSES))
         if stop_after != "loop":
-            if opt_level >= 1:
+            if opt_level >= 1 and "loop-flatten-buffers" not in disabled:
                 # one linear index per access, as loop IR (the loop stage keeps its shapes)
                 steps.append("loop-flatten-buffers")
             steps.append("lower-loop-to-llvm")
-    return f"builtin.module({','.join(steps)})"
+    return f"builtin.module({','.join(s for s in steps if s)})"
 
 
 def load_module(model, input_shapes: Mapping[str, Sequence[int]] | None = None, opset: int | None = None):
@@ -189,14 +207,14 @@ def memory_plan(loop_module) -> dict:
 
 
 def lower(model, opt_level: int = 3, stop_after: str = "llvm", input_shapes=None, opset=None,
-          instruments: Sequence[Any] = (), target="host"):
+          instruments: Sequence[Any] = (), target="host", disabled_passes: Sequence[str] = ()):
     """The module after the pipeline of `opt_level` up to `stop_after` (a fresh module),
-    scheduled for `target` (a Target or its string)."""
+    scheduled for `target` (a Target or its string), without `disabled_passes`."""
     from descend.rewrites import PassManager
     from .codegen import Target
     module = load_module(model, input_shapes, opset)
     target = target if isinstance(target, Target) else Target.parse(target)
-    pm = PassManager.parse(pipeline(opt_level, stop_after, target.vector_bytes))
+    pm = PassManager.parse(pipeline(opt_level, stop_after, target.vector_bytes, disabled_passes))
     for instrument in instruments:
         pm.add_instrument(instrument)
     pm.run(module)
@@ -204,14 +222,16 @@ def lower(model, opt_level: int = 3, stop_after: str = "llvm", input_shapes=None
 
 
 def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, opset=None,
-            threads: int | None = None, instruments: Sequence[Any] = ()) -> CompiledModel:
+            threads: int | None = None, instruments: Sequence[Any] = (),
+            disabled_passes: Sequence[str] = ()) -> CompiledModel:
     """Import (if needed), optimise, lower and compile `model` for `target`. Parallel loops
-    use `threads` threads (default: every core; `set_num_threads` changes it later)."""
+    use `threads` threads (default: every core; `set_num_threads` changes it later).
+    `disabled_passes` names optimisations to leave out (see `pipeline`)."""
     from .codegen import Target
     from .native import compile_loop_module
     start = time.perf_counter()
     target = target if isinstance(target, Target) else Target.parse(target)
-    loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments, target)
+    loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments, target, disabled_passes)
     native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments)
     compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target,
                              memory_plan(loop_module))

@@ -108,6 +108,22 @@ def test_compile_emits_every_stage_and_a_library(tmp_path):
     assert done.returncode == 0 and done.stdout.startswith("fc: float32[1, 10]"), done.stderr
 
 
+def test_disable_pass_leaves_an_optimisation_out(tmp_path):
+    model = str(ROOT / "examples" / "small_cnn.onnx")
+    done = cli("compile", model, "--emit", "graph", "--print-pipeline", "--disable-pass", "nchwc-layout")
+    assert done.returncode == 0, done.stderr
+    assert "nchwc-layout" not in done.stderr and "fuse-ops" in done.stderr
+    assert "graph.conv " in done.stdout and "conv_nchwc" not in done.stdout
+    blocked = cli("compile", model, "--emit", "graph")
+    assert "graph.conv_nchwc" in blocked.stdout
+    done = cli("run", model, "--disable-pass", "nchwc-layout", "--disable-pass", "loop-vectorize", "--check")
+    assert done.returncode == 0 and "matches onnxruntime" in done.stderr, done.stderr
+    for command in (["compile", "-o", str(tmp_path / "x.so")], ["run"]):
+        done = cli(*command, model, "--disable-pass", "lower-te-to-loop")
+        assert done.returncode == 1 and "cannot disable lower-te-to-loop" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.so").exists()
+
+
 def _npy(tmp_path) -> Path:
     path = tmp_path / "x.npy"
     np.save(path, np.full((1, 3, 32, 32), 0.25, np.float32))

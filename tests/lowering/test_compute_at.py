@@ -242,7 +242,8 @@ def test_the_padding_of_a_default_scheduled_convolution_computed_at_its_row_bloc
     graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[1] * 4)], "conv",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 6, 6])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
-    te = driver.lower(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), stop_after="te")
+    te = driver.lower(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), stop_after="te",
+                      disabled_passes=["nchwc-layout"])  # the NCHW convolution's schedule
     kernel = next(op for op in te.walk() if isinstance(op, KernelOp) and any(c.is_reduction for c in op.computes()))
     schedule = default_schedule(kernel)
     pad, conv_ = kernel.computes()[0], kernel.computes()[1]

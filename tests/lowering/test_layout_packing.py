@@ -113,8 +113,12 @@ def test_a_run_time_operand_is_packed_only_when_enough_rows_share_a_panel(batch,
     np.testing.assert_allclose(descend.compile(model).run([x, w])[0], x @ w, rtol=1e-4, atol=1e-4)
 
 
+# the NCHW convolution path (nchwc-layout off; it blocks channels at the graph level instead)
+NCHW = ["nchwc-layout"]
+
+
 def test_a_convolution_packs_its_weights_but_not_its_window_reads():
-    te = driver.lower(conv_model(channels=64, size=6), stop_after="te")
+    te = driver.lower(conv_model(channels=64, size=6), stop_after="te", disabled_passes=NCHW)
     kernel = kernel_of(te)
     (shape,) = [tuple(v.type.shape) for v in kernel.inputs if (v.name_hint or "").endswith(".packed")]
     assert shape == (64 // shape[-1], 64, 3, 3, shape[-1])  # [m / panel, c, kh, kw, panel]
@@ -135,14 +139,16 @@ def test_te_pack_layouts_sizes_panels_for_the_target():
 def test_a_depthwise_convolution_vectorises_its_channels_through_packed_activations(size):
     ort = pytest.importorskip("onnxruntime")
     model = conv_model(channels=16, size=size, group=16)
-    te = driver.lower(model, stop_after="te")
+    te = driver.lower(model, stop_after="te", disabled_passes=NCHW)
     shapes = [c.shape for c in kernel_of(te).computes()]
     assert (2, 1, size + 2, size + 2, 8) in shapes  # the padded input in NCHW8c panels
-    loop = driver.lower(model, stop_after="loop")
+    loop = driver.lower(model, stop_after="loop", disabled_passes=NCHW)
     conv = next(op for op in loop.walk() if op.name == "func.func" and op.sym_name.value != "main")
     assert [op for op in conv.walk() if op.name == "math.fma"]  # vectors of channels, not scalar taps
     x = np.random.default_rng(3).standard_normal((1, 16, size, size)).astype(np.float32)
     expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(descend.compile(model, disabled_passes=NCHW).run([x])[0], expected,
+                               rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(descend.compile(model).run([x])[0], expected, rtol=1e-4, atol=1e-4)
 
 

@@ -305,3 +305,14 @@ def test_target_vector_width_from_its_features(features, expected):
 
 def test_the_pipeline_names_the_vector_width():
     assert "lower-te-to-loop{vector-bytes=64}" in driver.pipeline(3, "loop", 64)
+    assert "nchwc-layout{block=16}" in driver.pipeline(3, "loop", 64)  # 16 f32 lanes
+    assert "nchwc-layout{block=8}" in driver.pipeline(3, "graph", 32)
+
+
+def test_disabled_passes_leave_optimisations_out_and_refuse_lowerings():
+    text = driver.pipeline(3, "llvm", 32, ["nchwc-layout", "loop-flatten-buffers", "te-pack-layouts",
+                                           "te-fold-constants"])
+    assert "nchwc-layout" not in text and "loop-flatten-buffers" not in text and "te-pack" not in text
+    assert "lower-graph-to-te,lower-te-to-loop" in text and text.endswith("lower-loop-to-llvm)")
+    with pytest.raises(ValueError, match="cannot disable lower-loop-to-llvm"):
+        driver.pipeline(3, "llvm", 32, ["lower-loop-to-llvm"])
