@@ -15,6 +15,9 @@ schedules.
   rows, the loops ordered `v.o <other axes> b.o <reduction axes> b.i v.o.i v.i`, the `mr x nv` vectors accumulated
   in a local tile (`cache_write`, registers after LLVM's SROA), `b.i` and the vector count
   unrolled, the lanes vectorised; the outer axes are fused into one parallel loop.
+  When `v` is one vector long (a channel block of NCHWc, nchwc-layout), the tile's `nv`
+  vectors step along another output axis instead (the channel blocks), one that the
+  broadcast reads are invariant along, so one broadcast feeds `nv` fused multiply-adds.
   An elementwise tail is computed where the tile is written back (the kernel lowering's
   epilogue fusion).
 - Other materialised computes vectorise their last axis when they can, and run their
@@ -202,9 +205,10 @@ class _Plan:
     or adjacent ones fused: a convolution's output positions) and rows per tile, and the
     producers to keep materialised."""
 
-    def __init__(self, compute, vector, width, nv, rows, mr, materialise, activations=()):
+    def __init__(self, compute, vector, width, nv, rows, mr, materialise, activations=(), block=None):
         self.compute = compute
         self.vector, self.width, self.nv = vector, width, nv
+        self.block = block  # the axis the tile's nv vectors step along, when not `vector` itself
         self.rows, self.mr = rows, mr
         self.materialise = materialise
         self.activations = list(activations)  # (operand, axis) to pack in panels of `width`
@@ -230,11 +234,16 @@ class _Plan:
         b = rows[0] if rows else None
         for k, axis in enumerate(rows[1:]):
             b = s.fuse(n, b, axis, f"rows{k}")
-        vo, vi = s.split(n, v, self.width * self.nv, "v.o", "v.i")
-        vio, vii = s.split(n, vi, self.width, "v.o.i", "v.i.i")
+        if self.block is not None:  # nv channel blocks of one vector each (NCHWc)
+            vo, vio = s.split(n, self.block, self.nv, "v.o", "v.o.i")
+            vii = v
+        else:
+            vo, vi = s.split(n, v, self.width * self.nv, "v.o", "v.i")
+            vio, vii = s.split(n, vi, self.width, "v.o.i", "v.i.i")
         # the column panel outermost: its vector loads (a weight panel) stay in cache while
         # every row block streams past (GotoBLAS's order)
-        outer = [vo] + [f"i{k}" for k in range(len(shape)) if f"i{k}" != v and f"i{k}" not in rows]
+        outer = [vo] + [f"i{k}" for k in range(len(shape))
+                        if f"i{k}" not in (v, self.block) and f"i{k}" not in rows]
         tile = [vio, vii]
         if b is not None:
             bo, bi = s.split(n, b, self.mr, "b.o", "b.i")
@@ -294,10 +303,36 @@ def _micro_kernel(compute: ComputeOp, inlined: dict, vector_bytes: int) -> _Plan
         # a packed operand's panels: a tile's vectors along v fill whole panels
         panel = max(panels(buffer_reads(compute, view), v), default=width)
         nv, mr = _tile(shape[axis_index] // width, extent, accumulators(vector_bytes), panel // width)
-        plan = _Plan(compute, v, width, nv, rows, mr, materialise, activations)
-        if best is None or plan.score > best.score:
-            best = plan
+        plans = [_Plan(compute, v, width, nv, rows, mr, materialise, activations)]
+        block = _block_axis(compute, view, v, axis_index, width, rows) if nv == 1 else None
+        if block is not None:
+            nb, mr = _tile(shape[int(block[1:])], extent, accumulators(vector_bytes))
+            if nb > 1:
+                plans.append(_Plan(compute, v, width, nb, rows, mr, materialise, activations, block))
+        for plan in plans:
+            if best is None or plan.score > best.score:
+                best = plan
     return best
+
+
+def _block_axis(compute: ComputeOp, inlined: dict, v: str, v_index: int, width: int, rows: list) -> str | None:
+    """When the vector axis is one vector long (a channel block of NCHWc), the output axis
+    whose steps give the tile more vectors: one that the reads broadcast along `v` (the
+    activations) are invariant along, so each broadcast serves every vector, and that the
+    vector reads (the weights) depend on. None when there is none."""
+    if compute.shape[v_index] != width:
+        return None
+    reads = buffer_reads(compute, inlined)
+    broadcast = [r for r in reads if classify(r, v, width) == "invariant"]
+    vectors = [r for r in reads if classify(r, v, width) == "contiguous"]
+    for k, extent in enumerate(compute.shape):
+        axis = f"i{k}"
+        if k == v_index or axis in rows or extent < 2 or not broadcast or not vectors:
+            continue
+        if all(axis not in f.axes for r in broadcast for f in r.indices) and \
+                all(any(axis in f.axes for f in r.indices) for r in vectors):
+            return axis
+    return None
 
 
 # Blocking a long reduction for the caches (GotoBLAS): rows x kc floats of the row operand

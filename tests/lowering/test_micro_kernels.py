@@ -240,6 +240,22 @@ def test_blocked_conv_vectorises_output_channels_with_positions_as_rows():
     assert [op.memref.type.shape for op in func.walk() if op.name == "loop.alloc"] == [(1, 1, 8, 8, 8)]
 
 
+def test_blocked_conv_tiles_several_channel_blocks():
+    """16 output channels are two blocks of 8: the tile takes both (the activation broadcast
+    once serves two weight vectors) and 6 output positions, 12 accumulators."""
+    te = driver.lower(conv_model(channels=16), stop_after="te")
+    conv = next(k for k in te.walk() if k.name == "te.kernel"
+                and any(c.output.name_hint == "y" for c in k.computes()))
+    n = next(k for k, c in enumerate(conv.computes()) if c.is_reduction)
+    schedule = default_schedule(conv, vector_bytes=32)
+    splits = [(r.axis, r.factor) for r in schedule.records if r.op == "split" and r.compute == n]
+    assert ("i1", 2) in splits and ("rows0", 6) in splits
+    model = conv_model(channels=16)
+    x = np.random.default_rng(4).standard_normal((1, 16, 6, 6)).astype(np.float32)
+    want = descend.interpret(driver.load_module(model), "main", [x])[0]
+    np.testing.assert_allclose(descend.compile(model).run([x])[0], want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("group, pads, size", [(1, 1, 6), (1, 0, 8), (8, 1, 8), (2, 1, 5)])
 def test_compiled_convolutions_match_onnxruntime(group, pads, size):
     ort = pytest.importorskip("onnxruntime")
