@@ -17,8 +17,7 @@ import numpy as np
 
 STAGES = ("graph", "te", "loop", "llvm")
 
-GRAPH_PASSES = ("simplify-inference", "fold-constants", "canonicalize", "cse", "nchwc-layout", "fold-constants",
-                "fuse-ops")
+GRAPH_PASSES = ("simplify-inference", "fold-constants", "canonicalize", "cse", "nchwc-layout", "fuse-ops")
 TE_PASSES = ("te-pack-layouts", "te-fold-constants")
 LOOP_PASSES = ("loop-unroll", "loop-simplify", "loop-vectorize", "math-polynomial-approximation", "loop-simplify",
                "cse", "loop-hoist-invariants", "loop-plan-memory")

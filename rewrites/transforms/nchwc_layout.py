@@ -23,15 +23,18 @@ ends:
 - layout_transform(layout_transform(x, A -> B), B -> C) is one transform A -> C, and none
   when C is A: between two blocked convolutions nothing is left.
 
-Transforms of constant weights are folded by the fold-constants that follows in the
-pipeline, so weights are re-laid out once, when the model compiles."""
+Constant weights are re-laid out by the pass itself, whatever their size (fold-constants
+has a size limit), so they are re-laid out once, when the model compiles."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from descend.ir import Context, FloatType, InsertionPoint, IntegerAttr, Operation, StringAttr, TensorType, Value, i64
+import numpy as np
+
+from descend.ir import (Context, FloatType, InsertionPoint, IntegerAttr, Operation, StringAttr, TensorType, Value,
+                        i64)
 
 from ..debug import channel
 from ..greedy import apply_greedily
@@ -82,13 +85,30 @@ class ConvToNCHWc(RewritePattern):
         attributes = {k: v for k, v in op.properties.items() if k in ("strides", "pads", "dilations", "group")}
         with rewriter.at(InsertionPoint.before(op)):
             xb = transform(rewriter, x, "NCHW", layout, op.location) if channels % block == 0 else x
-            wb = transform(rewriter, w, "OIHW", f"OIHW{block}o", op.location)
+            wb = _relaid_constant(rewriter, w, block) or transform(rewriter, w, "OIHW", f"OIHW{block}o", op.location)
             conv = rewriter.insert(ConvNCHWcOp.build(xb, wb, *op.operands[2:], location=op.location,
                                                      **attributes))
             conv.results[0].name_hint = op.results[0].name_hint
             out = transform(rewriter, conv.results[0], layout, "NCHW", op.location)
         rewriter.replace_op(op, [out])
         return True
+
+
+def _relaid_constant(rewriter, w: Value, block: int) -> Value | None:
+    """A constant weight re-laid out OIHW -> OIHWxo here, whatever its size (fold-constants
+    stops at a size limit; a transform left for run time would copy the weight every run)."""
+    from descend.dialects.graph import ConstantOp
+    from descend.dialects.graph.layout import relayout
+    from descend.ir import DenseElementsAttr
+    from .fold_constants import constant_array
+    array = constant_array(w)
+    if array is None:
+        return None
+    relaid = np.ascontiguousarray(relayout(array, "OIHW", f"OIHW{block}o"))
+    value = rewriter.insert(ConstantOp.build(
+        value=DenseElementsAttr(TensorType(relaid.shape, w.type.element_type), relaid))).results[0]
+    value.name_hint = w.name_hint
+    return value
 
 
 def _unblocking(value: Value) -> bool:
