@@ -332,3 +332,24 @@ def test_disabled_passes_leave_optimisations_out_and_refuse_lowerings():
     assert "lower-graph-to-te,lower-te-to-loop" in text and text.endswith("lower-loop-to-llvm)")
     with pytest.raises(ValueError, match="cannot disable lower-loop-to-llvm"):
         driver.pipeline(3, "llvm", 32, ["lower-loop-to-llvm"])
+
+
+@pytest.mark.parametrize("stride, size, copied", [(2, 16, False), (1, 8, True)])
+def test_a_depthwise_window_reads_its_padding_through_when_the_copy_costs_more(stride, size, copied):
+    """A stride-2 depthwise convolution reads each input element about once: copying the
+    padded input would be four times its output, so the default schedule reads through
+    the padding (bounds tested) instead; a small stride-1 one keeps the copy (in cache)."""
+    rng = np.random.default_rng(5)
+    w = numpy_helper.from_array(rng.standard_normal((16, 1, 3, 3)).astype(np.float32), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1] * 4, group=16, strides=[stride] * 2)
+    graph = helper.make_graph([node], "dw", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, size, size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    loop = driver.lower(model, stop_after="loop")
+    conv = next(op for op in loop.walk() if op.name == "func.func" and op.sym_name.value == "y")
+    padded = [op.memref.type.shape for op in conv.walk() if op.name == "loop.alloc"]
+    assert padded == ([(1, 2, size + 2, size + 2, 8)] if copied else [])
+    assert [op for op in conv.walk() if op.name == "math.fma"]  # vectors of channels either way
+    x = rng.standard_normal((1, 16, size, size)).astype(np.float32)
+    want = descend.interpret(driver.load_module(model), "main", [x])[0]
+    np.testing.assert_allclose(descend.compile(model).run([x])[0], want, rtol=1e-4, atol=1e-4)
