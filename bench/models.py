@@ -559,9 +559,28 @@ def machine() -> dict:
             "commit": commit, "date": datetime.date.today().isoformat(), "load_average": os.getloadavg()[0]}
 
 
+# numpy's BLAS at 2 threads slower than this fraction of its 1-thread time: the run did
+# not have two free cores (another process, a noisy neighbour), and its 2-thread numbers,
+# descend's and onnxruntime's included, say little
+SCALING_NOTE = 0.75
+
+
+def contention_notes(records) -> list[str]:
+    """One line per model whose numpy baseline did not speed up with a second thread."""
+    numpy = {(r["model"], r["threads"]): r["numpy_ms"] for r in records if r.get("numpy_ms")}
+    notes = []
+    for (model, threads), ms in sorted(numpy.items()):
+        one = numpy.get((model, 1))
+        if threads > 1 and one and ms > SCALING_NOTE * one:
+            notes.append(f"note: numpy's {model} took {ms:.3g} ms at {threads} threads and {one:.3g} ms at 1: "
+                         "this run did not have the cores free, so its multi-thread timings say little")
+    return notes
+
+
 def generated_section(records, meta, command: str) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v)
     descriptions = {r["model"]: r["description"] for r in records}
+    notes = contention_notes(records)
     return "\n".join([
         BEGIN,
         f"Run on {meta['date']} at commit {meta['commit']} with `{command}`: {meta['cpu']}, "
@@ -575,6 +594,7 @@ def generated_section(records, meta, command: str) -> str:
         "Latency per call (median, p10-p90 in brackets; descend / ort above 1 means descend is slower):",
         "",
         markdown_table(LATENCY_HEADER, latency_rows(records)),
+        *(["", *notes] if notes else []),
         "",
         "Compile time and memory (arena: descend's plan of the intermediates; intermediates: "
         "their sum with no reuse; peak RSS: a process running the model at 1 thread):",
@@ -655,6 +675,8 @@ def main(argv=None) -> int:
             log(f"  ({time.perf_counter() - start:.0f} s)")
     records = [_complete(r) for r in records]
     print(text_table(LATENCY_HEADER, latency_rows(records)))
+    for note in contention_notes(records):
+        print(note)
     print()
     print(text_table(MODEL_HEADER, model_rows(records)))
     if args.json:

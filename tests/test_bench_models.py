@@ -117,6 +117,15 @@ def test_measure_takes_at_least_the_minimum_repeats():
     assert timing["repeats"] == 5 and timing["p10_ms"] <= timing["ms"] <= timing["p90_ms"]
 
 
+def test_a_run_without_two_free_cores_is_flagged():
+    bench = _bench()
+    records = [{"model": "mm", "threads": 1, "numpy_ms": 25.0}, {"model": "mm", "threads": 2, "numpy_ms": 23.0},
+               {"model": "ok", "threads": 1, "numpy_ms": 10.0}, {"model": "ok", "threads": 2, "numpy_ms": 5.1},
+               {"model": "cnn", "threads": 1, "numpy_ms": None}, {"model": "cnn", "threads": 2, "numpy_ms": None}]
+    (note,) = bench.contention_notes(records)
+    assert note.startswith("note: numpy's mm took 23 ms at 2 threads and 25 ms at 1")
+
+
 def test_compare_flags_a_wrong_answer(tmp_path):
     bench = _bench()
     want = np.linspace(-1, 1, 10, dtype=np.float32)
