@@ -165,6 +165,40 @@ def _save_outputs(path: str, outputs) -> None:
     np.savez(path, *outputs)
 
 
+def free_cores(threads: int = 2, rounds: int = 8) -> float:
+    """How many cores this process gets right now, up to `threads`: `threads` Python threads
+    each hashing 4 MiB `rounds` times (sha256 releases the GIL and is pure compute), against
+    one thread doing one share. A machine that lends out a core for seconds at a time (a
+    noisy neighbour) makes any multi-thread timing meaningless; this says when it did."""
+    import hashlib
+    import threading
+    data = bytes(4 << 20)
+
+    def work():
+        for _ in range(rounds):
+            hashlib.sha256(data).digest()
+    work()
+    start = time.perf_counter()
+    work()
+    one = time.perf_counter() - start
+    team = [threading.Thread(target=work) for _ in range(threads)]
+    start = time.perf_counter()
+    for t in team:
+        t.start()
+    for t in team:
+        t.join()
+    return min(threads, threads * one / (time.perf_counter() - start))
+
+
+def _timed_with_cores(run: dict, threads: int, fn, budget: float) -> None:
+    """run["timing"] = measure(fn); for threads > 1 also run["cores"], the fewest cores the
+    process had just before and just after."""
+    before = free_cores(threads) if threads > 1 else None
+    run["timing"] = measure(fn, budget)
+    if before is not None:
+        run["cores"] = round(min(before, free_cores(threads)), 2)
+
+
 def child_onnxruntime(spec) -> dict:
     import onnxruntime as ort
     feed = _load_inputs(spec)
@@ -182,7 +216,7 @@ def child_onnxruntime(spec) -> dict:
             outputs = session.run(None, feed)
             run["outputs"] = f"{spec['out']}.t{threads}.npz"
             _save_outputs(run["outputs"], outputs)
-            run["timing"] = measure(lambda: session.run(None, feed), spec["budget"])
+            _timed_with_cores(run, threads, lambda: session.run(None, feed), spec["budget"])
             log(f"    onnxruntime  threads={threads}: {run['timing']['ms']:.3f} ms "
                 f"({run['timing']['repeats']} x {run['timing']['number']} calls)")
         except Exception as exc:  # noqa: BLE001 - one model's failure is a row, not the end
@@ -233,7 +267,7 @@ def child_descend(spec) -> dict:
             start = time.perf_counter()
             compiled.run(inputs)
             log(f"    descend      threads={threads}: one run {1e3 * (time.perf_counter() - start):.1f} ms, timing...")
-            run["timing"] = measure(lambda: compiled.run(inputs), spec["budget"])
+            _timed_with_cores(run, threads, lambda: compiled.run(inputs), spec["budget"])
             log(f"    descend      threads={threads}: {run['timing']['ms']:.3f} ms "
                 f"({run['timing']['repeats']} x {run['timing']['number']} calls)")
         except Exception as exc:  # noqa: BLE001
@@ -445,7 +479,8 @@ def bench_model(name: str, args, workdir: Path) -> list[dict]:
                   "descend_rss_mb": rss_des.get("rss_mb"), "descend_rss_base_mb": rss_des.get("base_mb"),
                   "descend_compile_rss_mb": des.get("compile_rss_mb"),
                   "onnxruntime_rss_mb": rss_ort.get("rss_mb"), "onnxruntime_rss_base_mb": rss_ort.get("base_mb"),
-                  "onnxruntime_session_s": o_run.get("session_s"), "flops": n_run.get("flops")}
+                  "onnxruntime_session_s": o_run.get("session_s"), "flops": n_run.get("flops"),
+                  "descend_cores": d_run.get("cores"), "onnxruntime_cores": o_run.get("cores")}
         for key, run in (("descend", d_run), ("onnxruntime", o_run), ("numpy", n_run)):
             timing = run.get("timing") or {}
             record[f"{key}_ms"] = timing.get("ms")
@@ -559,21 +594,21 @@ def machine() -> dict:
             "commit": commit, "date": datetime.date.today().isoformat(), "load_average": os.getloadavg()[0]}
 
 
-# numpy's BLAS at 2 threads slower than this fraction of its 1-thread time: the run did
-# not have two free cores (another process, a noisy neighbour), and its 2-thread numbers,
-# descend's and onnxruntime's included, say little
-SCALING_NOTE = 0.75
+# Fewer free cores than this fraction of the threads around a multi-thread timing (see
+# `free_cores`) gets a note under the table: the run says little about threads.
+CORES_NOTE = 0.75
 
 
 def contention_notes(records) -> list[str]:
-    """One line per model whose numpy baseline did not speed up with a second thread."""
-    numpy = {(r["model"], r["threads"]): r["numpy_ms"] for r in records if r.get("numpy_ms")}
+    """One line per multi-thread timing taken while the process had fewer cores than threads."""
     notes = []
-    for (model, threads), ms in sorted(numpy.items()):
-        one = numpy.get((model, 1))
-        if threads > 1 and one and ms > SCALING_NOTE * one:
-            notes.append(f"note: numpy's {model} took {ms:.3g} ms at {threads} threads and {one:.3g} ms at 1: "
-                         "this run did not have the cores free, so its multi-thread timings say little")
+    for r in records:
+        for runtime in ("descend", "onnxruntime"):
+            cores = r.get(f"{runtime}_cores")
+            if cores is not None and r["threads"] > 1 and cores < CORES_NOTE * r["threads"]:
+                notes.append(f"note: {r['model']} at {r['threads']} threads: {runtime} was timed while the "
+                             f"process had {cores:.2f} free cores (the machine lent the others out); "
+                             "this timing says little about threads")
     return notes
 
 

@@ -119,11 +119,12 @@ def test_measure_takes_at_least_the_minimum_repeats():
 
 def test_a_run_without_two_free_cores_is_flagged():
     bench = _bench()
-    records = [{"model": "mm", "threads": 1, "numpy_ms": 25.0}, {"model": "mm", "threads": 2, "numpy_ms": 23.0},
-               {"model": "ok", "threads": 1, "numpy_ms": 10.0}, {"model": "ok", "threads": 2, "numpy_ms": 5.1},
-               {"model": "cnn", "threads": 1, "numpy_ms": None}, {"model": "cnn", "threads": 2, "numpy_ms": None}]
+    assert 0.5 < bench.free_cores(2, rounds=2) <= 2
+    records = [{"model": "mm", "threads": 1, "descend_cores": None, "onnxruntime_cores": None},
+               {"model": "mm", "threads": 2, "descend_cores": 1.04, "onnxruntime_cores": 1.9},
+               {"model": "ok", "threads": 2, "descend_cores": 1.8, "onnxruntime_cores": 1.95}]
     (note,) = bench.contention_notes(records)
-    assert note.startswith("note: numpy's mm took 23 ms at 2 threads and 25 ms at 1")
+    assert note.startswith("note: mm at 2 threads: descend was timed while the process had 1.04 free cores")
 
 
 def test_compare_flags_a_wrong_answer(tmp_path):
