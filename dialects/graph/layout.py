@@ -20,10 +20,10 @@ import re
 
 import numpy as np
 
-from descend.ir import TensorType, operand, opt_operand, result
+from descend.ir import TensorType, operand, result
 
-from .base import GraphOp, Kind, ShapeError, ints, int_, same_elements, shape_text, string, tensor
-from .nn import _compute, _conv, _floats_only, _list, _window_out, _window_params
+from .base import GraphOp, Kind, ShapeError, same_elements, shape_text, string, tensor
+from .nn import Convolution, _compute, _conv, _floats_only, _list, _window_out, _window_params
 
 _TOKEN = re.compile(r"([A-Z])|([1-9][0-9]*)([a-z])")
 
@@ -135,22 +135,13 @@ class LayoutTransformOp(GraphOp):
         return relayout(x, src_layout, dst_layout)
 
 
-class ConvNCHWcOp(GraphOp):
+class ConvNCHWcOp(Convolution):
     """2-D convolution in channel blocks: x [N, C/b, H, W, b] (or plain [N, C, H, W], for a
     first layer of 3 channels), w [M/bo, C/group, KH, KW, bo] (OIHW with output channels
     blocked: layout OIHW8o), bias [M]; y [N, M/bo, OH, OW, bo]. The same numbers as
     graph.conv on the unblocked tensors (strides, pads, dilations, group as there)."""
 
     name = "graph.conv_nchwc"
-    x = operand(TensorType)
-    w = operand(TensorType)
-    bias = opt_operand(TensorType)
-    y = result(TensorType)
-    strides = ints(doc="per spatial axis; default 1")
-    pads = ints(doc="all spatial begins, then all ends; default 0")
-    dilations = ints(doc="per spatial axis; default 1")
-    group = int_(1)
-    kind = Kind.OUT_FUSABLE
 
     @classmethod
     def infer(cls, types, attrs):

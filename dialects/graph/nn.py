@@ -296,11 +296,10 @@ def _einsum_shape(equation: str, shapes) -> tuple[int, ...]:
 
 # ---- convolutions -----------------------------------------------------------------------------
 
-class ConvOp(GraphOp):
-    """N-d cross-correlation of x (N, C, *spatial) with w (M, C/group, *kernel), plus bias (M),
-    over zero-padded x: ONNX Conv with explicit pads."""
+class Convolution(GraphOp):
+    """Base of convolutions over (x, w, bias?): the window attributes; subclasses name the
+    layout (graph.conv in NC*spatial, graph.conv_nchwc in channel blocks)."""
 
-    name = "graph.conv"
     x = operand(TensorType)
     w = operand(TensorType)
     bias = opt_operand(TensorType)
@@ -310,6 +309,13 @@ class ConvOp(GraphOp):
     dilations = ints(doc="per spatial axis; default 1")
     group = int_(1)
     kind = Kind.OUT_FUSABLE
+
+
+class ConvOp(Convolution):
+    """N-d cross-correlation of x (N, C, *spatial) with w (M, C/group, *kernel), plus bias (M),
+    over zero-padded x: ONNX Conv with explicit pads."""
+
+    name = "graph.conv"
 
     @classmethod
     def infer(cls, types, attrs):
