@@ -71,7 +71,8 @@ def run_compile(args) -> int:
             write_output(args.output, text if text.endswith("\n") else text + "\n")
             return EXIT_OK
         from .native import lower_to_llvm
-        lowered, _, _ = lower_to_llvm(module, instruments)
+        lowered, _, _ = lower_to_llvm(module, instruments, flatten=args.opt_level >= 1
+                                      and "loop-flatten-buffers" not in args.disabled_passes)
     except DiagnosticError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_DIAGNOSTICS

@@ -231,7 +231,8 @@ def compile(model, target: str = "host", opt_level: int = 3, input_shapes=None, 
     start = time.perf_counter()
     target = target if isinstance(target, Target) else Target.parse(target)
     loop_module = lower(model, opt_level, "loop", input_shapes, opset, instruments, target, disabled_passes)
-    native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments)
+    native = compile_loop_module(loop_module, target=target, opt_level=opt_level, instruments=instruments,
+                                 flatten=opt_level >= 1 and "loop-flatten-buffers" not in disabled_passes)
     compiled = CompiledModel(native, getattr(native, "module", loop_module), time.perf_counter() - start, target,
                              memory_plan(loop_module))
     # every core by default, as onnxruntime does; threads=1 for a single-threaded model

@@ -142,18 +142,20 @@ def _spec(name: str, shape, dtype: str):
     return TensorSpec(name, tuple(shape), TensorInfo(name, list(shape), np.dtype(dtype)).type, np.dtype(dtype))
 
 
-def lower_to_llvm(module, instruments: Sequence = ()):
+def lower_to_llvm(module, instruments: Sequence = (), flatten: bool = False):
     """A copy of a loop-level module lowered to the llvm dialect (with its C entry point
-    and runtime API), and its (inputs, outputs) specs; nothing is compiled."""
+    and runtime API), and its (inputs, outputs) specs; nothing is compiled. `flatten` runs
+    loop-flatten-buffers first (one linear index per access: what -O1 and up do)."""
     from descend.ir import SymbolTable
     main = SymbolTable(module).lookup("main")
     if main is None or main.name != "func.func":
         raise ValueError("compile_loop_module: the module has no func.func @main")
     inputs, outputs = io_specs(main)
     lowered = module.clone()
-    if instruments:
+    if instruments or flatten:
         from descend.rewrites import PassManager
-        pm = PassManager.parse("builtin.module(lower-loop-to-llvm)")
+        pm = PassManager.parse("builtin.module(loop-flatten-buffers,lower-loop-to-llvm)" if flatten
+                               else "builtin.module(lower-loop-to-llvm)")
         for instrument in instruments:
             pm.add_instrument(instrument)
         pm.run(lowered)
@@ -163,8 +165,10 @@ def lower_to_llvm(module, instruments: Sequence = ()):
 
 
 def compile_loop_module(module, target="host", opt_level: int = 3, instruments: Sequence = (),
-                        num_threads: int = 1) -> NativeModule:
+                        num_threads: int = 1, flatten: bool | None = None) -> NativeModule:
     """Lower a loop-level module (its `func.func @main(%inputs..., %outputs...)`) to llvm
-    and JIT it for the host; the module given is left as it was."""
-    lowered, inputs, outputs = lower_to_llvm(module, instruments)
+    and JIT it for the host; the module given is left as it was. Its buffers are
+    flattened first (loop-flatten-buffers) from -O1, unless `flatten` says otherwise."""
+    flatten = opt_level >= 1 if flatten is None else flatten
+    lowered, inputs, outputs = lower_to_llvm(module, instruments, flatten)
     return NativeModule(lowered, inputs, outputs, target, opt_level, num_threads)
