@@ -15,7 +15,7 @@ from descend.dialects.te.builder import compute
 
 from . import name_of, out_type
 from .elementwise import attrs
-from .nn import _geometry, _lowers, _map, _tap, _work_type
+from .nn import _geometry, _lowers, _map, _tap, _work_type, _zero_pad
 from .shape import copy_compute
 
 
@@ -51,20 +51,6 @@ def layout_transform(kb, op, inputs):
     return [copy_compute(kb, op, inputs, where_from)]
 
 
-def _pad_spatial(kb, x, pads):
-    """x with `pads` zeros around its axes 2 and 3 (H and W, blocked or not)."""
-    if not any(pads):
-        return x
-    shape = x.type.shape
-    padded = (*shape[:2], shape[2] + pads[0] + pads[2], shape[3] + pads[1] + pads[3], *shape[4:])
-
-    def read(b, i, reads):
-        h = b.index_add(i[2], -pads[0]) if pads[0] else i[2]
-        w = b.index_add(i[3], -pads[1]) if pads[1] else i[3]
-        return reads[0].padded([i[0], i[1], h, w, *i[4:]], 0.0)
-    return _map(kb, padded, x.type.element_type, [x], read)
-
-
 @_lowers("graph.conv_nchwc")
 def conv_nchwc(kb, op, inputs):
     """y[n, mb, oh, ow, l] = sum over input channels and taps of xp * w, + bias[mb*bo + l]:
@@ -85,7 +71,7 @@ def conv_nchwc(kb, op, inputs):
     m_total = w.type.shape[0] * bo
     depthwise = group > 1 and group == channels == m_total
     split = blocked and group == 1
-    xp = _pad_spatial(kb, x, pads)
+    xp = _zero_pad(kb, x, pads, 2)
 
     def body(b, i, r, reads):
         xr, wr = reads

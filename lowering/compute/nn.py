@@ -325,15 +325,17 @@ def conv(kb, op, inputs):
 
 
 def _zero_pad(kb, x, pads, rank: int):
-    """x with `pads` zeros before and after each spatial axis (x itself when there are none)."""
+    """x with `pads` zeros before and after each of its `rank` spatial axes (axes 2 on; any
+    axes after them, a blocked layout's lanes, are left alone); x itself when there are none."""
     if not any(pads):
         return x
     shape = x.type.shape
-    padded = (*shape[:2], *(d + pads[k] + pads[rank + k] for k, d in enumerate(shape[2:])))
+    spatial = shape[2:2 + rank]
+    padded = (*shape[:2], *(d + pads[k] + pads[rank + k] for k, d in enumerate(spatial)), *shape[2 + rank:])
 
     def read(b, i, reads):
-        positions = [b.index_add(o, -pads[k]) if pads[k] else o for k, o in enumerate(i[2:])]
-        return reads[0].padded([i[0], i[1], *positions], 0.0)
+        positions = [b.index_add(o, -pads[k]) if pads[k] else o for k, o in enumerate(i[2:2 + rank])]
+        return reads[0].padded([i[0], i[1], *positions, *i[2 + rank:]], 0.0)
     return _map(kb, padded, x.type.element_type, [x], read)
 
 

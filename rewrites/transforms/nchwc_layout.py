@@ -41,6 +41,7 @@ from ..greedy import apply_greedily
 from ..pass_options import option
 from ..passes import Pass, register_pass
 from ..pattern import RewritePattern
+from .simplify_inference import _ints
 
 TRANSFORM = "graph.layout_transform"
 
@@ -231,11 +232,6 @@ class SinkTransformThroughConcat(RewritePattern):
             out = transform(rewriter, inner.results[0], src, dst, op.location)
         rewriter.replace_op(op, [out])
         return True
-
-
-def _ints(values):
-    from descend.ir import DenseArrayAttr, i64
-    return DenseArrayAttr(i64, [int(v) for v in values])
 
 
 class MergeTransforms(RewritePattern):
